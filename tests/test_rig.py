@@ -1,0 +1,94 @@
+"""The expression rig: decode and encode are inverses, and each channel does its one job."""
+
+import numpy as np
+import pytest
+
+from vasa_core.face import rig
+from vasa_core.face import topology as top
+from vasa_core.face.template import build_template, load_template
+from vasa_core.motion import schema
+
+ANCHOR = rig.Anchor(scale=230.0, offset=np.array([310.0, -270.0, 0.0]))
+
+
+def random_motion(rng: np.random.Generator) -> np.ndarray:
+    motion = rng.uniform(schema.LOW, schema.HIGH)
+    motion[schema.index("yaw")] = rng.uniform(-30, 30)
+    motion[schema.index("pitch")] = rng.uniform(-30, 30)
+    return motion
+
+
+@pytest.mark.parametrize("who", ["template", "astronaut", "drawn"])
+def test_round_trip_recovers_pose_within_1_degree_and_dynamics_within_005(who, latents):
+    identity = rig.load_rig().neutral if who == "template" else latents[who].identity
+    rng = np.random.default_rng(3)
+    for _ in range(100):
+        motion = random_motion(rng)
+        points = rig.decode(identity, motion[schema.POSE], motion[schema.DYNAMICS], ANCHOR)
+        fit = rig.encode(points, identity=identity, anchor=ANCHOR)
+        assert np.abs(fit.pose[:3] - motion[:3]).max() < 1.0
+        assert np.abs(fit.pose[3:] - motion[3:6]).max() < 1e-3
+        assert np.abs(fit.dynamics - motion[schema.DYNAMICS]).max() < 0.05
+
+
+def test_expressions_never_move_the_stable_points_used_for_pose():
+    basis = rig.load_rig().basis
+    assert np.abs(basis[:, list(top.STABLE)]).max() == 0.0
+    # ...and every channel does move something.
+    assert (np.abs(basis).reshape(len(basis), -1).max(axis=1) > 0.01).all()
+
+
+def _shape(**channels: float) -> np.ndarray:
+    dynamics = schema.neutral()[schema.DYNAMICS].astype(np.float64)
+    for name, value in channels.items():
+        dynamics[schema.DYNAMICS_NAMES.index(name)] = value
+    return rig.deform(rig.load_rig().neutral, dynamics)
+
+
+def _lip_gap(shape: np.ndarray) -> float:
+    return shape[top.LIPS_INNER_UPPER[5], 1] - shape[top.LIPS_INNER_LOWER[5], 1]
+
+
+def _eye_gap(shape: np.ndarray, upper, lower) -> float:
+    return float(np.mean(shape[list(upper), 1] - shape[list(lower), 1]))
+
+
+def test_neutral_mouth_is_closed_and_jaw_open_parts_the_lips():
+    assert abs(_lip_gap(_shape())) < 1e-6
+    assert _lip_gap(_shape(jaw_open=1.0)) > 0.15  # face widths
+
+
+def test_blink_closes_one_eye_only():
+    rest = _shape()
+    blink = _shape(blink_left=1.0)
+    left_open = _eye_gap(rest, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID)
+    assert _eye_gap(blink, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID) < 0.1 * left_open
+    right = _eye_gap(blink, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID)
+    assert right == pytest.approx(_eye_gap(rest, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID))
+
+
+def test_gaze_moves_the_irises_and_nothing_else():
+    rest, looking = _shape(), _shape(gaze_yaw=20.0, gaze_pitch=-10.0)
+    moved = np.nonzero(np.abs(looking - rest).max(axis=1) > 1e-9)[0]
+    assert set(moved) == set(rig.IRIS)
+    assert (looking[list(rig.IRIS), 0] > rest[list(rig.IRIS), 0]).all()  # towards viewer's right
+    assert (looking[list(rig.IRIS), 1] < rest[list(rig.IRIS), 1]).all()  # and down
+
+
+def test_smile_lifts_and_widens_the_mouth_corners():
+    rest, smile = _shape(), _shape(smile=1.0)
+    left, right = top.MOUTH_CORNERS[1], top.MOUTH_CORNERS[0]
+    assert smile[left, 1] > rest[left, 1] + 0.03 and smile[right, 1] > rest[right, 1] + 0.03
+    width = lambda s: s[left, 0] - s[right, 0]  # noqa: E731
+    assert width(smile) > width(rest) + 0.05
+
+
+def test_template_is_symmetric_one_face_width_wide_and_reproducible():
+    shipped = load_template()
+    points, mirror = shipped.points, shipped.mirror
+    assert (mirror[mirror] == np.arange(len(points))).all()
+    assert np.allclose(points[mirror] * [-1, 1, 1], points)
+    assert points[top.FACE_SIDES[1], 0] - points[top.FACE_SIDES[0], 0] == pytest.approx(1.0)
+    rebuilt = build_template()
+    assert rebuilt.n_faces == shipped.n_faces
+    assert np.abs(rebuilt.points - shipped.points).max() < 1e-3

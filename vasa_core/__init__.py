@@ -1,0 +1,1 @@
+"""vasa-kit core."""

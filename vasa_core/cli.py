@@ -1,0 +1,126 @@
+"""The `vasa` command (also `python -m vasa_core`).
+
+Each verb is a small function over the package's public API. A user's mistake is one
+line on stderr and exit status 1 (2 for a malformed command line), never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from vasa_core.errors import VasaError
+
+EXIT_USER_ERROR = 1
+
+
+def _read_portrait(spec: str):
+    """A path, or `example:NAME` for a bundled example portrait."""
+    from vasa_core import examples
+    from vasa_core.face.image import load_image
+
+    if spec.startswith(examples.PREFIX):
+        return examples.load(spec), spec
+    return load_image(spec), spec
+
+
+def cmd_analyze(args: argparse.Namespace) -> None:
+    from vasa_core.face import analyze
+    from vasa_core.face.latents import to_json
+
+    image, name = _read_portrait(args.image)
+    latents = analyze(image, name=name)
+    if args.save:
+        latents.save(args.save)
+    if args.draw:
+        _save_overlay(latents, Path(args.draw))
+    if args.json:
+        print(to_json(latents))
+        return
+    summary = latents.summary()
+    x0, y0, x1, y1 = summary["face_box"]
+    print(f"{name}: {summary['faces_found']} face(s) found; using the largest")
+    print(f"face box   x {x0:.0f}..{x1:.0f}, y {y0:.0f}..{y1:.0f} px")
+    yaw, pitch, roll = (summary["pose"][k] for k in ("yaw", "pitch", "roll"))
+    print(f"head pose  yaw {yaw:+.1f}°  pitch {pitch:+.1f}°  roll {roll:+.1f}°")
+    print("dynamics")
+    for key, value in summary["dynamics"].items():
+        bar = "" if key.startswith("gaze_") else "#" * round(20 * value)
+        unit = "°" if key.startswith("gaze_") else ""
+        print(f"  {key:<18} {value:+6.2f}{unit}  {bar}")
+    if args.save:
+        print(f"latents saved to {args.save}")
+    if args.draw:
+        print(f"overlay saved to {args.draw}")
+
+
+def _save_overlay(latents, path: Path) -> None:
+    import os
+    import tempfile
+
+    from PIL import Image
+
+    from vasa_core.face import rig
+    from vasa_core.viz import draw_face
+
+    if path.suffix.lower() != ".png":
+        raise VasaError(f"{path}: the overlay is written as PNG; give a .png path")
+    explained = rig.decode(rig.load_rig().neutral, latents.pose, latents.dynamics, latents.anchor)
+    picture = Image.fromarray(draw_face(latents.image, latents.landmarks, explained))
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.part")
+    except OSError as error:
+        raise VasaError(f"{path}: cannot write here ({error.strerror})") from None
+    with os.fdopen(handle, "wb") as f:
+        picture.save(f, format="PNG")
+    os.replace(temporary, path)
+
+
+def cmd_schema(args: argparse.Namespace) -> None:
+    from vasa_core.motion import schema
+
+    if args.json:
+        rows = [vars(c) for c in schema.CHANNELS]
+        print(json.dumps({"version": schema.SCHEMA_VERSION, "channels": rows}, indent=2))
+    else:
+        print(schema.describe())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vasa", description="vasa-kit: audio-driven talking faces, to learn and demo."
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    analyze = verbs.add_parser("analyze", help="face latents of a portrait")
+    analyze.add_argument("image", help="image file, or example:astronaut|grace_hopper|drawn")
+    analyze.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    analyze.add_argument("--save", metavar="LATENTS.npz", help="also save the latents")
+    analyze.add_argument("--draw", metavar="OVERLAY.png", help="also draw mesh and fit")
+    analyze.set_defaults(run=cmd_analyze)
+
+    schema = verbs.add_parser("schema", help="the channels of the motion latent")
+    schema.add_argument("--json", action="store_true")
+    schema.set_defaults(run=cmd_schema)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"vasa: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    warnings.showwarning = _show_warning
+    try:
+        args.run(args)
+    except VasaError as error:
+        print(f"vasa: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("vasa: interrupted", file=sys.stderr)
+        return 130
+    return 0

@@ -1,0 +1,77 @@
+"""Pictures of what the stages compute: landmark and mesh overlays on a portrait.
+
+Pure functions from arrays to RGB arrays (PIL drawing), so the CLI, the app and the
+notebooks show the same thing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from vasa_core.face import topology as top
+
+MESH_COLOUR = (0, 255, 170)
+FIT_COLOUR = (255, 60, 200)
+KEY_COLOUR = (255, 220, 0)
+KEY_POINTS = (
+    top.LIPS_INNER_UPPER
+    + top.LIPS_INNER_LOWER
+    + top.RIGHT_UPPER_LID
+    + top.RIGHT_LOWER_LID
+    + top.LEFT_UPPER_LID
+    + top.LEFT_LOWER_LID
+    + top.RIGHT_BROW
+    + top.LEFT_BROW
+)
+
+
+def draw_face(
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    fitted: np.ndarray | None = None,
+    crop: bool = True,
+) -> np.ndarray:
+    """The portrait with its Face Mesh (green), key points (yellow), irises, and optionally
+    the rig's fitted landmarks (magenta dots). Cropped around the face when `crop`."""
+    base = Image.fromarray(image).convert("RGB")
+    points = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    fit = None if fitted is None else np.asarray(fitted, dtype=np.float64)[:, :2]
+    if crop:
+        x0, y0 = points.min(axis=0)
+        x1, y1 = points.max(axis=0)
+        margin = 0.25 * max(x1 - x0, y1 - y0)
+        box = [
+            int(max(0, x0 - margin)),
+            int(max(0, y0 - margin)),
+            int(min(base.width, x1 + margin)),
+            int(min(base.height, y1 + margin)),
+        ]
+        base = base.crop(box)
+        points = points - box[:2]
+        fit = None if fit is None else fit - box[:2]
+    zoom = 768 / max(base.size)
+    base = base.resize((round(base.width * zoom), round(base.height * zoom)), Image.LANCZOS)
+    points, fit = points * zoom, None if fit is None else fit * zoom
+    layer = Image.new("RGBA", base.size, (0, 0, 0, 0))
+    draw = ImageDraw.Draw(layer)
+    for a, b in top.mesh_edges():
+        draw.line([tuple(points[a]), tuple(points[b])], fill=MESH_COLOUR + (110,), width=1)
+    for i in KEY_POINTS:
+        _dot(draw, points[i], 2.0, KEY_COLOUR + (255,))
+    for iris in (top.RIGHT_IRIS, top.LEFT_IRIS):
+        ring = points[list(iris[1:])]
+        radius = float(np.linalg.norm(ring - points[iris[0]], axis=1).mean())
+        _circle(draw, points[iris[0]], radius, (80, 160, 255, 255))
+    if fit is not None:
+        for p in fit:
+            _dot(draw, p, 1.6, FIT_COLOUR + (230,))
+    return np.asarray(Image.alpha_composite(base.convert("RGBA"), layer).convert("RGB"))
+
+
+def _dot(draw: ImageDraw.ImageDraw, p: np.ndarray, r: float, colour) -> None:
+    draw.ellipse([p[0] - r, p[1] - r, p[0] + r, p[1] + r], fill=colour)
+
+
+def _circle(draw: ImageDraw.ImageDraw, p: np.ndarray, r: float, colour) -> None:
+    draw.ellipse([p[0] - r, p[1] - r, p[0] + r, p[1] + r], outline=colour, width=2)
