@@ -74,8 +74,7 @@ def draw_face_portrait(size: int = 512) -> np.ndarray:
     for side in (-1, 1):
         d.ellipse(box(256 + side * 122, 270, 18, 32), fill=shade)  # ears
     d.ellipse(box(256, 262, 120, 152), fill=skin)  # face
-    d.ellipse(box(256, 150, 130, 62), fill=hair)  # fringe
-    d.rectangle(box(256, 120, 140, 40), fill=hair)
+    d.chord(box(256, 178, 128, 90), 180, 360, fill=hair)  # fringe
 
     for side in (-1, 1):
         cx = 256 + side * 48

@@ -31,15 +31,18 @@ def draw_face(
     landmarks: np.ndarray,
     fitted: np.ndarray | None = None,
     crop: bool = True,
+    crop_around: np.ndarray | None = None,
 ) -> np.ndarray:
     """The portrait with its Face Mesh (green), key points (yellow), irises, and optionally
-    the rig's fitted landmarks (magenta dots). Cropped around the face when `crop`."""
+    the rig's fitted landmarks (magenta dots). Cropped around the face when `crop` (around
+    `crop_around` landmarks if given, so that several pictures share one frame)."""
     base = Image.fromarray(image).convert("RGB")
     points = np.asarray(landmarks, dtype=np.float64)[:, :2]
     fit = None if fitted is None else np.asarray(fitted, dtype=np.float64)[:, :2]
     if crop:
-        x0, y0 = points.min(axis=0)
-        x1, y1 = points.max(axis=0)
+        frame = points if crop_around is None else np.asarray(crop_around)[:, :2]
+        x0, y0 = frame.min(axis=0)
+        x1, y1 = frame.max(axis=0)
         margin = 0.25 * max(x1 - x0, y1 - y0)
         box = [
             int(max(0, x0 - margin)),
