@@ -31,6 +31,22 @@ def test_round_trip_recovers_pose_within_1_degree_and_dynamics_within_005(who, l
         assert np.abs(fit.dynamics - motion[schema.DYNAMICS]).max() < 0.05
 
 
+def test_a_first_look_reads_gaze_and_head_pose_of_any_face(latents):
+    """Without a known identity, gaze is measured against the template's eyes: an identity
+    at rest looks straight ahead, whatever face it is."""
+    identity = latents["drawn"].identity
+    for gaze_yaw, gaze_pitch in [(15.0, 0.0), (-20.0, 8.0), (5.0, -12.0)]:
+        motion = schema.neutral()
+        motion[schema.index("yaw")] = 10.0
+        motion[schema.index("gaze_yaw")] = gaze_yaw
+        motion[schema.index("gaze_pitch")] = gaze_pitch
+        points = rig.decode(identity, motion[schema.POSE], motion[schema.DYNAMICS], ANCHOR)
+        fit = rig.encode(points)
+        gaze = fit.dynamics[[schema.DYNAMICS_NAMES.index(n) for n in ("gaze_yaw", "gaze_pitch")]]
+        assert np.abs(gaze - [gaze_yaw, gaze_pitch]).max() < 1.0
+        assert abs(fit.pose[0] - 10.0) < 2.0
+
+
 def test_expressions_never_move_the_stable_points_used_for_pose():
     basis = rig.load_rig().basis
     assert np.abs(basis[:, list(top.STABLE)]).max() == 0.0

@@ -264,22 +264,44 @@ def _fit_weights(p: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- eyes and gaze
 
 
-def _eyeballs(shape: np.ndarray, reference: np.ndarray) -> list[tuple[np.ndarray, float]]:
+def _eyeballs(shape: np.ndarray) -> list[tuple[np.ndarray, float]]:
     """(centre, radius) of each eyeball, placed from the eye corners of `shape`.
 
-    The iris of `reference` at rest marks where the eyeball's front is relative to the
-    corners; the eyeball's centre lies one radius behind it. Corners are stable points,
-    so the same shape gives the same eyeballs whatever the expression.
+    The template's iris at rest marks the front of its eyeball; the centre lies one radius
+    behind it. Carried over to any face by its eye corners, which are stable points, so a
+    face's eyeballs stay put whatever its expression.
     """
+    template = load_rig().neutral
     balls = []
     for corners, iris in _EYES:
         width = np.linalg.norm(shape[corners[0]] - shape[corners[1]])
+        ratio = width / np.linalg.norm(template[corners[0]] - template[corners[1]])
         radius = EYEBALL_RADIUS * width
-        front = shape[list(corners)].mean(axis=0) + (
-            reference[iris[0]] - reference[list(corners)].mean(axis=0)
-        )
-        balls.append((front - np.array([0.0, 0.0, radius]), radius))
+        front = template[iris[0]] - template[list(corners)].mean(axis=0)
+        centre = shape[list(corners)].mean(axis=0) + ratio * front - np.array([0, 0, radius])
+        balls.append((centre, radius))
     return balls
+
+
+def _solve_gaze(rest: np.ndarray, seen_xy: np.ndarray) -> np.ndarray:
+    """Gaze angles turning the vector `rest` (eyeball centre to iris) to one seen at `seen_xy`.
+
+    Only x and y are trusted (Face Mesh's depth is a guess); turning keeps the length, so
+    two equations fix the two angles. A few Newton steps from straight ahead.
+    """
+    angles_deg = np.zeros(2)
+    for _ in range(8):
+        here = _gaze_rotation(*angles_deg) @ rest
+        error = here[:2] - seen_xy
+        if np.abs(error).max() < 1e-9:
+            break
+        jacobian = np.empty((2, 2))
+        for k in range(2):
+            step = np.zeros(2)
+            step[k] = 1e-4
+            jacobian[:, k] = ((_gaze_rotation(*(angles_deg + step)) @ rest)[:2] - here[:2]) / 1e-4
+        angles_deg -= np.linalg.lstsq(jacobian, error, rcond=None)[0]
+    return angles_deg
 
 
 def _gaze_rotation(gaze_yaw: float, gaze_pitch: float) -> np.ndarray:
@@ -287,32 +309,23 @@ def _gaze_rotation(gaze_yaw: float, gaze_pitch: float) -> np.ndarray:
 
 
 def _measure_gaze(shape: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """Gaze angles from where the iris centres sit on their eyeballs (both eyes averaged)."""
-    yaws, pitches = [], []
-    for (centre, radius), (_, iris) in zip(_eyeballs(shape, reference), _EYES, strict=True):
-        dx, dy = (shape[iris[0]] - centre)[:2] / radius
-        pitch = np.arcsin(np.clip(dy, -1, 1))
-        yaws.append(np.degrees(np.arcsin(np.clip(dx / np.cos(pitch), -1, 1))))
-        pitches.append(np.degrees(pitch))
-    return float(np.mean(yaws)), float(np.mean(pitches))
+    """Gaze angles (both eyes averaged) that turn the reference's irises to the shape's."""
+    found = []
+    balls = zip(_eyeballs(shape), _eyeballs(reference), _EYES, strict=True)
+    for (centre, radius), (ref_centre, ref_radius), (_, iris) in balls:
+        rest = (reference[iris[0]] - ref_centre) * (radius / ref_radius)
+        found.append(_solve_gaze(rest, (shape[iris[0]] - centre)[:2]))
+    yaw, pitch = np.clip(np.mean(found, axis=0), -89.0, 89.0)
+    return float(yaw), float(pitch)
 
 
-def _turn_irises(shape: np.ndarray, reference: np.ndarray, gaze_yaw: float, gaze_pitch: float):
-    """Irises of `shape` (at rest) turned by the gaze angles about their eyeballs."""
+def _turn_irises(shape: np.ndarray, gaze_yaw: float, gaze_pitch: float, back: bool = False):
+    """Irises of `shape` turned about their eyeballs by the gaze angles (or back from them)."""
     out = shape.copy()
     turn = _gaze_rotation(gaze_yaw, gaze_pitch)
-    for (centre, _), (_, iris) in zip(_eyeballs(shape, reference), _EYES, strict=True):
+    turn = turn.T if back else turn
+    for (centre, _), (_, iris) in zip(_eyeballs(shape), _EYES, strict=True):
         out[list(iris)] = (shape[list(iris)] - centre) @ turn.T + centre
-    return out
-
-
-def _rest_irises(shape: np.ndarray, reference: np.ndarray, gaze_yaw: float, gaze_pitch: float):
-    """Irises of `shape` turned back to rest, their centres put exactly on the axis."""
-    out = shape.copy()
-    turn_back = _gaze_rotation(gaze_yaw, gaze_pitch).T
-    for (centre, radius), (_, iris) in zip(_eyeballs(shape, reference), _EYES, strict=True):
-        ring = (shape[list(iris)] - shape[iris[0]]) @ turn_back.T
-        out[list(iris)] = ring + centre + np.array([0.0, 0.0, radius])
     return out
 
 
@@ -325,7 +338,7 @@ def deform(identity: np.ndarray, dynamics: np.ndarray) -> np.ndarray:
     dynamics = np.asarray(dynamics, dtype=np.float64)
     linear = dynamics[: len(LINEAR)]
     shape = identity + np.tensordot(linear, rig.basis, axes=1)
-    return _turn_irises(shape, identity, dynamics[-2], dynamics[-1])
+    return _turn_irises(shape, dynamics[-2], dynamics[-1])
 
 
 def decode(
@@ -386,4 +399,4 @@ def identity_of(encoding: Encoding) -> np.ndarray:
     rig = load_rig()
     linear = encoding.dynamics[: len(LINEAR)]
     shape = encoding.canonical - np.tensordot(linear, rig.basis, axes=1)
-    return _rest_irises(shape, rig.neutral, encoding.dynamics[-2], encoding.dynamics[-1])
+    return _turn_irises(shape, encoding.dynamics[-2], encoding.dynamics[-1], back=True)
