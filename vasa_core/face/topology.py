@@ -53,6 +53,93 @@ def mesh_edges() -> np.ndarray:
     return np.unique(np.sort(np.array(list(FACEMESH_TESSELATION), dtype=np.int64), axis=1), axis=0)
 
 
+@lru_cache(maxsize=1)
+def mesh_triangles() -> np.ndarray:
+    """The 852 triangles of the tessellation, recovered from its edges, as [852, 3] indices.
+
+    MediaPipe ships the tessellation as edges only. Its triangles are the 3-cycles of the
+    edge graph, except "separating" 3-cycles that are not faces: those have every edge
+    shared by three triangles. The eye openings and the mouth opening are holes, not
+    faces (the canonical mesh's 898 = 852 + 2 x 14 eye + 18 mouth triangles).
+    """
+    neighbours: dict[int, set[int]] = {}
+    for a, b in mesh_edges().tolist():
+        neighbours.setdefault(a, set()).add(b)
+        neighbours.setdefault(b, set()).add(a)
+    cycles = sorted(
+        {
+            tuple(sorted((a, b, c)))
+            for a, b in mesh_edges().tolist()
+            for c in neighbours[a] & neighbours[b]
+        }
+    )
+    uses: dict[tuple[int, int], int] = {}
+    for a, b, c in cycles:
+        for edge in ((a, b), (a, c), (b, c)):
+            uses[edge] = uses.get(edge, 0) + 1
+    faces = [
+        t
+        for t in cycles
+        if not all(uses[e] > 2 for e in ((t[0], t[1]), (t[0], t[2]), (t[1], t[2])))
+    ]
+    return np.array(faces, dtype=np.int64)
+
+
+def eye_triangles() -> np.ndarray:
+    """Triangles covering both eye openings, a strip between the lids: [28, 3]."""
+    triangles = []
+    for corners, upper, lower in (
+        (RIGHT_EYE_CORNERS, RIGHT_UPPER_LID, RIGHT_LOWER_LID),
+        (LEFT_EYE_CORNERS, LEFT_UPPER_LID, LEFT_LOWER_LID),
+    ):
+        triangles.append((corners[0], upper[0], lower[0]))
+        for i in range(len(upper) - 1):
+            triangles.append((upper[i], lower[i], upper[i + 1]))
+            triangles.append((upper[i + 1], lower[i], lower[i + 1]))
+        triangles.append((upper[-1], corners[1], lower[-1]))
+    return np.array(triangles, dtype=np.int64)
+
+
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
+
+
 def mirror_pairs() -> np.ndarray:
     """For each landmark, the index of its left-right partner (itself on the midline)."""
     from vasa_core.face.template import load_template

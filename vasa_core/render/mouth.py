@@ -1,0 +1,152 @@
+"""The inside of the mouth, painted into the opening between the parted lips.
+
+Everything is placed in a frame that moves with the mouth: u runs from one inner corner
+to the other (0..1), t from the upper inner lip (0) to the lower one (1). A smooth motion
+of the lips gives a smooth motion of everything inside, so nothing flickers.
+
+If the portrait's mouth is open, its own interior is reused: the band under the upper lip
+(upper teeth) stays with the upper lip, the band over the lower lip (lower teeth) with the
+lower lip, and a wider opening stretches only the dark middle. Otherwise the interior is
+drawn: a dark cavity, upper teeth, lower teeth at wide openings, the tongue, lit to match
+the face's own brightness.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from vasa_core.face import topology as top
+
+UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
+OPEN_PORTRAIT = 0.02  # face widths of lip gap above which the portrait's interior is reused
+TOOTH = 0.045  # visible height of the upper incisors, face widths
+INCISORS = (0.5, 0.41, 0.59, 0.32, 0.68, 0.23, 0.77)  # tooth gaps across the mouth (u)
+
+
+def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
+    """Piecewise-linear interpolation, clamped at the ends (torch's np.interp)."""
+    order = torch.argsort(xp)
+    xp, fp = xp[order], fp[order]
+    i = torch.clamp(torch.searchsorted(xp, x.contiguous()), 1, len(xp) - 1)
+    x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
+    w = torch.clamp((x - x0) / torch.clamp(x1 - x0, min=1e-6), 0, 1)
+    return f0 + w * (f1 - f0)
+
+
+class MouthFrame:
+    """u/t coordinates of pixels relative to one set of inner-lip landmarks."""
+
+    def __init__(self, points: torch.Tensor):
+        self.c0, c1 = points[UPPER[0]], points[UPPER[-1]]
+        self.length = torch.linalg.norm(c1 - self.c0).clamp(min=1e-3)
+        self.u_dir = (c1 - self.c0) / self.length
+        self.v_dir = torch.stack([-self.u_dir[1], self.u_dir[0]])  # down the image
+        self.upper = self._uv(points[UPPER])
+        self.lower = self._uv(points[LOWER])
+
+    def _uv(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        d = q - self.c0
+        return d @ self.u_dir / self.length, d @ self.v_dir
+
+    def lips_at(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Offsets (pixels, across the mouth) of the upper and lower inner lip at u."""
+        return _interp(u, *self.upper), _interp(u, *self.lower)
+
+    def point(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return self.c0 + (u * self.length)[..., None] * self.u_dir + v[..., None] * self.v_dir
+
+
+class Mouth:
+    def __init__(self, image: torch.Tensor, source: torch.Tensor, face_width: float):
+        """`image` [3, H, W] in 0..1, `source` [478, 2] landmarks in its pixels."""
+        self.image = image
+        self.face_width = face_width
+        self.source = MouthFrame(source)
+        u = torch.linspace(0.3, 0.7, 5, device=source.device)
+        upper, lower = self.source.lips_at(u)
+        self.source_gap = float((lower - upper).mean())
+        self.reuse = self.source_gap > OPEN_PORTRAIT * face_width
+        cheeks = source[[50, 280, 205, 425]].round().long()
+        skin = image[
+            :, cheeks[:, 1].clamp(0, image.shape[1] - 1), cheeks[:, 0].clamp(0, image.shape[2] - 1)
+        ]
+        self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
+
+    def paint(self, frame: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Fill the opening (`mask` [H, W] in 0..1) of one frame [3, H, W] in place."""
+        ys, xs = torch.nonzero(mask > 0, as_tuple=True)
+        if len(ys) == 0:
+            return frame
+        here = MouthFrame(target)
+        q = torch.stack([xs, ys], dim=-1).float()
+        u, v = here._uv(q)
+        top_v, bottom_v = here.lips_at(u)
+        gap = torch.clamp(bottom_v - top_v, min=1e-3)
+        from_top = torch.clamp(v - top_v, min=0)
+        colour = self._reused(u, from_top, gap) if self.reuse else self._drawn(u, from_top, gap)
+        alpha = mask[ys, xs] * torch.clamp(gap / 2.0, 0, 1)  # closed lips: nothing to paint
+        frame[:, ys, xs] = frame[:, ys, xs] * (1 - alpha) + colour * alpha
+        return frame
+
+    def _reused(self, u, from_top, gap):
+        src_top, src_bottom = self.source.lips_at(u)
+        src_gap = torch.clamp(src_bottom - src_top, min=1e-3)
+        half = src_gap / 2
+        from_bottom = gap - from_top
+        # Bands next to each lip keep their size (upper teeth with the upper lip, lower
+        # teeth with the lower one); a wider opening shows dark cavity in the middle.
+        depth = torch.where(from_top <= half, from_top, src_gap - from_bottom)
+        squeeze = gap < src_gap
+        depth = torch.where(squeeze, from_top / gap * src_gap, depth)
+        colour = _lookup(self.image, self.source.point(u, src_top + depth))
+        into_middle = torch.minimum(from_top - half, from_bottom - half)
+        middle = torch.clamp(into_middle / 2.0, 0, 1) * (~squeeze)
+        cavity = self._cavity(u, from_top / gap)
+        return colour * (1 - middle) + cavity * middle
+
+    def _cavity(self, u, t):
+        """The dark inside of the mouth with the tongue low in it, before any teeth."""
+        across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
+        cavity = torch.tensor([0.30, 0.09, 0.09], device=u.device)[:, None]
+        colour = cavity * (0.5 + 0.5 * (2 * t - 1).abs()) * (0.5 + 0.5 * across)
+        tongue = torch.tensor([0.66, 0.30, 0.30], device=u.device)[:, None]
+        weight = torch.clamp((t - 0.55) / 0.3, 0, 1) * across**0.7
+        colour = colour * (1 - weight) + tongue * weight * (0.6 + 0.4 * across)
+        return torch.clamp(colour * self.light, 0, 1)
+
+    def _drawn(self, u, from_top, gap):
+        fw = self.face_width
+        across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
+        colour = self._cavity(u, from_top / gap)
+        teeth = torch.tensor([0.97, 0.94, 0.87], device=u.device)[:, None]
+        gaps = torch.ones_like(u)
+        for centre in INCISORS:
+            gaps = gaps * (
+                1 - 0.18 * torch.exp(-((((u - centre) * self.source.length) / 1.2) ** 2))
+            )
+        upper_h = TOOTH * fw
+        lower_h = torch.clamp((gap - 0.08 * fw) * 0.6, 0, 0.035 * fw)
+        from_bottom = gap - from_top
+        upper_band = torch.clamp((upper_h - from_top) / 1.5, 0, 1) * torch.clamp(across / 0.1, 0, 1)
+        lower_band = torch.clamp((lower_h - from_bottom) / 1.5, 0, 1) * torch.clamp(
+            (across - 0.15) / 0.1, 0, 1
+        )
+        shade = (0.72 + 0.28 * across) * gaps
+        lip_shadow = 0.78 + 0.22 * torch.clamp(from_top / (0.012 * fw), 0, 1)
+        upper_teeth = (
+            teeth * shade * lip_shadow * torch.clamp(1 - 0.15 * from_top / upper_h, 0.8, 1)
+        )
+        lower_teeth = teeth * shade * 0.88
+        light = min(self.light, 1.05)
+        colour = colour * (1 - upper_band) + torch.clamp(upper_teeth * light, 0, 1) * upper_band
+        colour = colour * (1 - lower_band) + torch.clamp(lower_teeth * light, 0, 1) * lower_band
+        return colour
+
+
+def _lookup(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
+    """Bilinear colours [3, N] of `image` [3, H, W] at pixel points [N, 2]."""
+    from vasa_core.render.warp import sample
+
+    grid = where[None, None]  # [1, 1, N, 2]
+    return sample(image[None], grid)[0, :, 0]

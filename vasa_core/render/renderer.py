@@ -1,0 +1,112 @@
+"""Stage 4: motion to pixels. `Renderer(latents).render(motion)` gives the video frames.
+
+For each frame: the face latents decode the motion into target landmarks; the mesh warp
+turns them into a sampling grid over the portrait (warp.py); gaze shifts the irises
+(eyes.py); one bilinear lookup makes the frame; the mouth opening is painted (mouth.py)
+and lash lines drawn where lids close. Output is a square crop around the head at 256 or
+512 px (fast), or the whole portrait at its own resolution with the crop pasted back
+(the background stays exactly still: the warp is zero at the crop's border).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vasa_core.errors import VasaError
+from vasa_core.face.latents import FaceLatents
+from vasa_core.motion import schema
+from vasa_core.render.eyes import Eyes
+from vasa_core.render.mouth import Mouth
+from vasa_core.render.warp import MeshWarp, sample
+
+SIZES = (256, 512)
+CROP = 2.4  # crop side in face-box sizes: room for hair, ears and neck to follow the head
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+class Renderer:
+    def __init__(self, latents: FaceLatents, size: int | None = 512, device=None):
+        if size is not None and size not in SIZES:
+            raise VasaError(f"output size {size} is not one of {SIZES} (or the full portrait)")
+        self.latents = latents
+        self.size = size
+        self.device = torch.device(device) if device is not None else pick_device()
+        image = latents.image
+        x0, y0, x1, y1 = latents.box
+        side = CROP * max(x1 - x0, y1 - y0)
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.08 * (y1 - y0)
+        left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
+        side = int(round(side))
+        if size is None:  # native resolution: keep the crop inside the picture
+            left, top = max(0, left), max(0, top)
+            right, bottom = min(image.shape[1], left + side), min(image.shape[0], top + side)
+            self.region = (left, top, right, bottom)
+            crop = image[top:bottom, left:right]
+            self.scale = 1.0
+        else:
+            pad = side
+            padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+            crop = padded[top + pad : top + pad + side, left + pad : left + pad + side]
+            crop = np.asarray(Image.fromarray(crop).resize((size, size), Image.LANCZOS))
+            self.region = (left, top, left + side, top + side)
+            self.scale = size / side
+        self.origin = np.array([self.region[0], self.region[1]], dtype=np.float64)
+        self.crop_shape = crop.shape[:2]
+        source = self._to_crop(latents.landmarks[None])[0]
+        self.face_width = latents.anchor.scale * self.scale
+        self.image = (
+            torch.as_tensor(np.array(crop), device=self.device).permute(2, 0, 1).float() / 255
+        )
+        source_t = torch.as_tensor(source[:, :2], dtype=torch.float32, device=self.device)
+        self.warp = MeshWarp(source, self.crop_shape, self.face_width, self.device)
+        self.mouth = Mouth(self.image, source_t, self.face_width)
+        self.eyes = Eyes(source_t, self.crop_shape)
+
+    @property
+    def frame_shape(self) -> tuple[int, int]:
+        return self.crop_shape if self.size is not None else self.latents.image.shape[:2]
+
+    def _to_crop(self, points: np.ndarray) -> np.ndarray:
+        """Portrait pixels to output pixels (x, y and the depth z alike)."""
+        out = np.array(points, dtype=np.float64)
+        out[..., :2] -= self.origin
+        return out * self.scale
+
+    def landmarks(self, motion: np.ndarray) -> np.ndarray:
+        """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM]."""
+        motion = schema.check(np.atleast_2d(motion))
+        return self._to_crop(np.stack([self.latents.decode(m) for m in motion]))
+
+    @torch.inference_mode()
+    def _render_batch(self, motion: np.ndarray) -> np.ndarray:
+        target = self.landmarks(motion)
+        target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
+        warped = self.warp(target, iris_shift=self.eyes.iris_shift(target_t))
+        frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
+        for b in range(len(target)):
+            self.mouth.paint(frames[b], target_t[b], warped.mouth[b])
+        frames = self.eyes.lash_lines(frames, target_t)
+        out = (frames.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        if self.size is None:
+            full = np.repeat(self.latents.image[None], len(out), axis=0)
+            left, top, right, bottom = self.region
+            full[:, top:bottom, left:right] = out
+            return full
+        return out
+
+    def stream(self, motion: np.ndarray, batch: int = 8) -> Iterator[np.ndarray]:
+        """Frames [H, W, 3] uint8 one at a time, rendered `batch` at a time."""
+        motion = np.atleast_2d(motion)
+        for start in range(0, len(motion), batch):
+            yield from self._render_batch(motion[start : start + batch])
+
+    def render(self, motion: np.ndarray, batch: int = 8) -> np.ndarray:
+        """All frames [T, H, W, 3] uint8 of a motion [T, DIM] (or one frame for [DIM])."""
+        return np.stack(list(self.stream(motion, batch)))

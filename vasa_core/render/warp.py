@@ -1,0 +1,179 @@
+"""The dense backward warp: where each output pixel takes its colour from in the portrait.
+
+Inside the face the warp is exact and piecewise affine: the Face Mesh triangles at the
+target landmarks are rasterised (OpenCV, one integer id per pixel), and each pixel is
+mapped back through its triangle's affine map to the source triangle. The mouth opening
+has no triangles, so the lips can part (mouth.py fills the gap); the eye openings do, so
+lids can close over them.
+
+Outside the face, hair, ears and neck follow the face's outline with a falloff that
+reaches zero 0.8 face widths away and at the image border, so the background and the
+torso stay still. That smooth field is built and inverted on a coarse grid, then upsampled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vasa_core.face import topology as top
+
+TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
+FIRST_EYE_TRIANGLE = len(top.mesh_triangles())
+FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
+COARSE = 64  # side of the grid the outside field is computed on
+_SUBPIXEL = 4  # OpenCV fixed-point bits: 1/16 px vertex precision
+
+
+@dataclass
+class WarpFrame:
+    """One output frame's sampling grid plus the masks the later stages need."""
+
+    grid: torch.Tensor  # [B, H, W, 2] source pixel coordinates (x, y)
+    mouth: torch.Tensor  # [B, H, W] 1 inside the target mouth opening (feathered)
+
+
+class MeshWarp:
+    def __init__(self, source: np.ndarray, size: tuple[int, int], face_width: float, device):
+        """`source`: [478, 2] landmarks in output pixels; `face_width` in pixels."""
+        self.height, self.width = size
+        self.device = device
+        self.source = torch.as_tensor(source[:, :2], dtype=torch.float32, device=device)
+        self.face_width = face_width
+        # Which way round each triangle is when it faces the camera: from the frontal
+        # template (canonical y is up, image y is down), not from the portrait, whose
+        # silhouette triangles are often edge-on or folded.
+        from vasa_core.face.rig import load_rig
+
+        frontal = load_rig().neutral[:, :2] * np.array([1.0, -1.0])
+        self.winding = np.sign(_signed_area(frontal[TRIANGLES]))
+        ys, xs = torch.meshgrid(
+            torch.arange(self.height, dtype=torch.float32, device=device),
+            torch.arange(self.width, dtype=torch.float32, device=device),
+            indexing="ij",
+        )
+        self.pixels = torch.stack([xs, ys], dim=-1)  # [H, W, 2]
+        self._coarse_setup(source)
+
+    # ------------------------------------------------------------ outside the face
+
+    def _coarse_setup(self, source: np.ndarray) -> None:
+        """Static weights: each coarse grid point's blend of the outline's motion."""
+        gx = np.linspace(0, self.width - 1, COARSE)
+        gy = np.linspace(0, self.height - 1, COARSE)
+        grid = np.stack(np.meshgrid(gx, gy), axis=-1).reshape(-1, 2)
+        outline = source[list(top.FACE_OVAL), :2]
+        distance = np.linalg.norm(grid[:, None] - outline[None], axis=-1)  # [G*G, 36]
+        kernel = np.exp(-0.5 * (distance / (0.12 * self.face_width)) ** 2) + 1e-12
+        kernel /= kernel.sum(axis=1, keepdims=True)
+        inside = cv2.pointPolygonTest
+        contour = outline.astype(np.float32).reshape(-1, 1, 2)
+        beyond = np.array([max(0.0, -inside(contour, (float(x), float(y)), True)) for x, y in grid])
+        fade = 1.0 - _smoothstep(beyond / (FALLOFF * self.face_width))
+        margin = 0.04 * max(self.width, self.height)
+        border = np.minimum.reduce(
+            [grid[:, 0], grid[:, 1], self.width - 1 - grid[:, 0], self.height - 1 - grid[:, 1]]
+        )
+        fade *= _smoothstep(border / margin)
+        weights = kernel * fade[:, None]
+        self.coarse_weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device)
+
+    def _outside(self, motion: torch.Tensor) -> torch.Tensor:
+        """Backward offsets [B, H, W, 2] of the smooth field, from the outline's motion."""
+        oval = motion[:, list(top.FACE_OVAL)]  # [B, 36, 2]
+        forward = torch.einsum("gj,bjc->bgc", self.coarse_weights, oval)
+        forward = forward.reshape(-1, COARSE, COARSE, 2).permute(0, 3, 1, 2)  # [B, 2, G, G]
+        scale = torch.tensor([self.width - 1, self.height - 1], device=self.device)
+        lin = torch.linspace(-1, 1, COARSE, device=self.device)
+        base = torch.stack(torch.meshgrid(lin, lin, indexing="xy"), dim=-1)[None]
+        # Invert x = s + D(s) by fixed-point steps s <- x - D(s); D is smooth and gentle here.
+        where = base.expand(len(motion), -1, -1, -1)
+        for _ in range(4):
+            step = F.grid_sample(forward, where, align_corners=True).permute(0, 2, 3, 1)
+            where = base - 2 * step / scale
+        backward = ((where - base) * scale / 2).permute(0, 3, 1, 2)
+        full = F.interpolate(
+            backward, size=(self.height, self.width), mode="bilinear", align_corners=True
+        )
+        return full.permute(0, 2, 3, 1)
+
+    # ------------------------------------------------------------ the face itself
+
+    def _raster(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Triangle ids (0 = none) and the mouth opening, at the target landmarks."""
+        ids = np.zeros((self.height, self.width), np.int32)
+        points = target[TRIANGLES][..., :2]  # [T, 3, 2]
+        area = _signed_area(points)
+        # A triangle whose winding flipped has turned away from the camera (the far cheek in
+        # a head turn), and a collapsed one (a closed eye) has no inside: draw neither. The
+        # rest are drawn far to near, so what is in front wins where they overlap.
+        visible = (area * self.winding > 0.05).nonzero()[0]
+        depth = target[TRIANGLES[visible], 2].mean(axis=1)
+        corners = np.round(points * (1 << _SUBPIXEL)).astype(np.int32)
+        for i in visible[np.argsort(-depth)]:
+            cv2.fillConvexPoly(ids, corners[i], int(i) + 1, lineType=cv2.LINE_8, shift=_SUBPIXEL)
+        mouth = np.zeros((self.height, self.width), np.uint8)
+        ring = np.round(target[MOUTH_RING, :2] * (1 << _SUBPIXEL)).astype(np.int32)
+        cv2.fillPoly(mouth, [ring], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        return ids, mouth
+
+    def _affine(self, target: torch.Tensor) -> torch.Tensor:
+        """Per triangle, the 3x2 map from target pixel [x, y, 1] to source pixel."""
+        tri = torch.as_tensor(TRIANGLES, device=self.device)
+        t = target[:, tri]  # [B, T, 3, 2]
+        s = self.source[tri][None].expand_as(t)
+        ones = torch.ones(*t.shape[:-1], 1, device=self.device)
+        homogeneous = torch.cat([t, ones], dim=-1)  # [B, T, 3, 3]
+        det = torch.linalg.det(homogeneous)
+        tiny = (det.abs() < 1e-3)[..., None, None]  # collapsed: never rasterised, keep solvable
+        homogeneous = homogeneous + tiny * 1e-2 * torch.eye(3, device=self.device)
+        return torch.linalg.solve(homogeneous, s)  # rows: x, y, 1 -> source (x, y)
+
+    def __call__(self, target: np.ndarray, iris_shift: torch.Tensor | None = None) -> WarpFrame:
+        """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth)."""
+        batch = len(target)
+        rasters = [self._raster(t) for t in target]
+        ids = torch.as_tensor(np.stack([r[0] for r in rasters]), device=self.device).long()
+        mouth = torch.as_tensor(np.stack([r[1] for r in rasters]), device=self.device)
+        target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
+        motion = target_t - self.source[None]  # forward motion of every landmark
+        grid = self.pixels[None] + self._outside(motion)
+        affine = self._affine(target_t)  # [B, T, 3, 2]
+        inside = ids > 0
+        b, y, x = torch.nonzero(inside, as_tuple=True)
+        tri = ids[b, y, x] - 1
+        maps = affine[b, tri]  # [N, 3, 2]
+        px = self.pixels[y, x]
+        mapped = px[:, 0:1] * maps[:, 0] + px[:, 1:2] * maps[:, 1] + maps[:, 2]
+        if iris_shift is not None:
+            eye = tri >= FIRST_EYE_TRIANGLE
+            mapped[eye] -= iris_shift[b[eye], y[eye], x[eye]]
+        grid[b, y, x] = mapped
+        return WarpFrame(grid=grid, mouth=mouth.float() / 255.0)
+
+
+MOUTH_RING = list(top.LIPS_INNER_UPPER) + list(reversed(top.LIPS_INNER_LOWER[1:-1]))
+
+
+def _signed_area(points: np.ndarray) -> np.ndarray:
+    """Signed areas of triangles [T, 3, 2]; the sign is the winding."""
+    e1, e2 = points[:, 1] - points[:, 0], points[:, 2] - points[:, 0]
+    return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+
+
+def _smoothstep(x: np.ndarray) -> np.ndarray:
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3 - 2 * x)
+
+
+def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+    """Bilinear lookup of `image` [B, C, H, W] at pixel coordinates `grid` [B, H', W', 2]."""
+    height, width = image.shape[-2:]
+    scale = torch.tensor([2.0 / (width - 1), 2.0 / (height - 1)], device=grid.device)
+    return F.grid_sample(
+        image, grid * scale - 1, mode="bilinear", padding_mode="border", align_corners=True
+    )
