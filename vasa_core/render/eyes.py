@@ -59,7 +59,7 @@ class Eyes:
         """Source-lookup offsets [B, H, W, 2] that carry each iris to its target place."""
         shift = torch.zeros(len(target), self.height, self.width, 2, device=target.device)
         for b, points in enumerate(target):
-            for eye, (corners, upper, lower, iris) in enumerate(EYES):
+            for corners, upper, lower, iris in EYES:
                 rows, cols, width = self._region(points, corners)
                 if width < 2:
                     continue

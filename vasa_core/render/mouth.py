@@ -13,7 +13,6 @@ the face's own brightness.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from vasa_core.face import topology as top

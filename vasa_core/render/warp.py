@@ -135,7 +135,6 @@ class MeshWarp:
 
     def __call__(self, target: np.ndarray, iris_shift: torch.Tensor | None = None) -> WarpFrame:
         """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth)."""
-        batch = len(target)
         rasters = [self._raster(t) for t in target]
         ids = torch.as_tensor(np.stack([r[0] for r in rasters]), device=self.device).long()
         mouth = torch.as_tensor(np.stack([r[1] for r in rasters]), device=self.device)
