@@ -146,9 +146,11 @@ def _write_examples():
 
     from PIL import Image
 
-    folder = Path(tempfile.mkdtemp(prefix="vasa-examples-"))
+    folder = Path(tempfile.gettempdir()) / "vasa-kit-examples"
+    folder.mkdir(exist_ok=True)
     for name in examples.NAMES:
-        Image.fromarray(examples.load(name)).save(folder / f"{name}.png")
+        if not (folder / f"{name}.png").exists():
+            Image.fromarray(examples.load(name)).save(folder / f"{name}.png")
     return folder
 
 

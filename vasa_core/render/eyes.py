@@ -55,42 +55,45 @@ class Eyes:
         y0, y1 = int(max(0, centre[1] - r)), int(min(self.height, centre[1] + r + 1))
         return slice(y0, y1), slice(x0, x1), width
 
-    def iris_shift(self, target: torch.Tensor) -> torch.Tensor:
-        """Source-lookup offsets [B, H, W, 2] that carry each iris to its target place."""
-        shift = torch.zeros(len(target), self.height, self.width, 2, device=target.device)
+    def iris_shift(self, target: torch.Tensor):
+        """For a batch of target landmarks [B, 478, 2], a function (batch, pixels [N, 2]) ->
+        source offsets [N, 2] that carry each iris to its target place inside the eye."""
+        moves = []  # (batch, iris position, eye width, offset in portrait pixels, lids)
         for b, points in enumerate(target):
             for corners, upper, lower, iris in EYES:
-                rows, cols, width = self._region(points, corners)
-                if width < 2:
-                    continue
-                # Where the portrait's iris would sit if it moved rigidly with the eye corners.
                 src_c, tgt_c = self.source[list(corners)], points[list(corners)]
                 src_axis, tgt_axis = src_c[1] - src_c[0], tgt_c[1] - tgt_c[0]
-                ratio = torch.linalg.norm(tgt_axis) / torch.linalg.norm(src_axis).clamp(min=1e-3)
+                width = torch.linalg.norm(tgt_axis)
+                ratio = width / torch.linalg.norm(src_axis).clamp(min=1e-3)
                 angle = torch.atan2(tgt_axis[1], tgt_axis[0]) - torch.atan2(
                     src_axis[1], src_axis[0]
                 )
-                rot = torch.stack(
-                    [torch.cos(angle), -torch.sin(angle), torch.sin(angle), torch.cos(angle)]
-                ).reshape(2, 2)
+                c, s = torch.cos(angle), torch.sin(angle)
+                rot = torch.stack([c, -s, s, c]).reshape(2, 2)
+                # Where the portrait's iris would sit if it moved rigidly with the corners.
                 rigid = tgt_c.mean(0) + ratio * (rot @ (self.source[iris] - src_c.mean(0)))
                 delta = points[iris] - rigid
-                if float(torch.linalg.norm(delta)) < 0.05:
-                    continue
-                q = self.pixels[rows, cols].reshape(-1, 2)
+                if float(torch.linalg.norm(delta)) >= 0.05 and float(width) >= 2:
+                    lids = (points[_polyline(corners, upper)], points[_polyline(corners, lower)])
+                    moves.append((b, points[iris], width, (rot.T @ delta) / ratio, lids))
+
+        def shift(batch: torch.Tensor, pixels: torch.Tensor) -> torch.Tensor:
+            out = torch.zeros_like(pixels)
+            for b, centre, width, back, (upper, lower) in moves:
+                near = (batch == b) & (torch.linalg.norm(pixels - centre, dim=-1) < 0.55 * width)
+                q = pixels[near]
                 radial = torch.clamp(
-                    1 - torch.linalg.norm(q - points[iris], dim=-1) / (0.55 * width), 0, 1
+                    1 - torch.linalg.norm(q - centre, dim=-1) / (0.55 * width), 0, 1
                 )
                 lids = torch.minimum(
-                    _distance_to_polyline(q, points[_polyline(corners, upper)]),
-                    _distance_to_polyline(q, points[_polyline(corners, lower)]),
+                    _distance_to_polyline(q, upper), _distance_to_polyline(q, lower)
                 )
-                keep = torch.clamp(lids / (0.08 * width), 0, 1)
-                weight = (radial * radial * (3 - 2 * radial)) * keep
-                back = (rot.T @ delta) / ratio  # the move, in the portrait's pixels
-                shift[b, rows, cols] += (weight[:, None] * back).reshape(
-                    *shift[b, rows, cols].shape
+                weight = (
+                    radial * radial * (3 - 2 * radial) * torch.clamp(lids / (0.08 * width), 0, 1)
                 )
+                out[near] += weight[:, None] * back
+            return out
+
         return shift
 
     def lash_lines(self, frames: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

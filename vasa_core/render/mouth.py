@@ -16,6 +16,7 @@ from __future__ import annotations
 import torch
 
 from vasa_core.face import topology as top
+from vasa_core.render.warp import sample_pixels
 
 UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
 OPEN_PORTRAIT = 0.02  # face widths of lip gap above which the portrait's interior is reused
@@ -98,7 +99,7 @@ class Mouth:
         depth = torch.where(from_top <= half, from_top, src_gap - from_bottom)
         squeeze = gap < src_gap
         depth = torch.where(squeeze, from_top / gap * src_gap, depth)
-        colour = _lookup(self.image, self.source.point(u, src_top + depth))
+        colour = sample_pixels(self.image, self.source.point(u, src_top + depth))
         into_middle = torch.minimum(from_top - half, from_bottom - half)
         middle = torch.clamp(into_middle / 2.0, 0, 1) * (~squeeze)
         cavity = self._cavity(u, from_top / gap)
@@ -141,11 +142,3 @@ class Mouth:
         colour = colour * (1 - upper_band) + torch.clamp(upper_teeth * light, 0, 1) * upper_band
         colour = colour * (1 - lower_band) + torch.clamp(lower_teeth * light, 0, 1) * lower_band
         return colour
-
-
-def _lookup(image: torch.Tensor, where: torch.Tensor) -> torch.Tensor:
-    """Bilinear colours [3, N] of `image` [3, H, W] at pixel points [N, 2]."""
-    from vasa_core.render.warp import sample
-
-    grid = where[None, None]  # [1, 1, N, 2]
-    return sample(image[None], grid)[0, :, 0]

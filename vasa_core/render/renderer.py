@@ -85,7 +85,8 @@ class Renderer:
         return self._to_crop(np.stack([self.latents.decode(m) for m in motion]))
 
     @torch.inference_mode()
-    def _render_batch(self, motion: np.ndarray) -> np.ndarray:
+    def _render_batch(self, motion: np.ndarray, out: np.ndarray) -> None:
+        """Render a few frames into `out` [B, H, W, 3] uint8 (the output frames' shape)."""
         target = self.landmarks(motion)
         target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
         warped = self.warp(target, iris_shift=self.eyes.iris_shift(target_t))
@@ -93,20 +94,27 @@ class Renderer:
         for b in range(len(target)):
             self.mouth.paint(frames[b], target_t[b], warped.mouth[b])
         frames = self.eyes.lash_lines(frames, target_t)
-        out = (frames.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+        pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
-            full = np.repeat(self.latents.image[None], len(out), axis=0)
             left, top, right, bottom = self.region
-            full[:, top:bottom, left:right] = out
-            return full
-        return out
+            out[:] = self.latents.image
+            out[:, top:bottom, left:right] = pixels.cpu().numpy()
+        else:
+            torch.from_numpy(out).copy_(pixels)
 
     def stream(self, motion: np.ndarray, batch: int = 8) -> Iterator[np.ndarray]:
         """Frames [H, W, 3] uint8 one at a time, rendered `batch` at a time."""
         motion = np.atleast_2d(motion)
         for start in range(0, len(motion), batch):
-            yield from self._render_batch(motion[start : start + batch])
+            chunk = motion[start : start + batch]
+            out = np.empty((len(chunk), *self.frame_shape, 3), np.uint8)
+            self._render_batch(chunk, out)
+            yield from out
 
     def render(self, motion: np.ndarray, batch: int = 8) -> np.ndarray:
         """All frames [T, H, W, 3] uint8 of a motion [T, DIM] (or one frame for [DIM])."""
-        return np.stack(list(self.stream(motion, batch)))
+        motion = np.atleast_2d(motion)
+        out = np.empty((len(motion), *self.frame_shape, 3), np.uint8)
+        for start in range(0, len(motion), batch):
+            self._render_batch(motion[start : start + batch], out[start : start + batch])
+        return out

@@ -33,7 +33,7 @@ _SUBPIXEL = 4  # OpenCV fixed-point bits: 1/16 px vertex precision
 class WarpFrame:
     """One output frame's sampling grid plus the masks the later stages need."""
 
-    grid: torch.Tensor  # [B, H, W, 2] source pixel coordinates (x, y)
+    grid: torch.Tensor  # [B, H, W, 2] source coordinates in grid_sample units
     mouth: torch.Tensor  # [B, H, W] 1 inside the target mouth opening (feathered)
 
 
@@ -57,6 +57,8 @@ class MeshWarp:
             indexing="ij",
         )
         self.pixels = torch.stack([xs, ys], dim=-1)  # [H, W, 2]
+        # Pixels to grid_sample's [-1, 1] units (align_corners=True).
+        self.to_unit = torch.tensor([2 / (self.width - 1), 2 / (self.height - 1)], device=device)
         self._coarse_setup(source)
 
     # ------------------------------------------------------------ outside the face
@@ -83,29 +85,31 @@ class MeshWarp:
         self.coarse_weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device)
 
     def _outside(self, motion: torch.Tensor) -> torch.Tensor:
-        """Backward offsets [B, H, W, 2] of the smooth field, from the outline's motion."""
+        """Normalised source coordinates [B, H, W, 2] of the smooth field outside the face."""
         oval = motion[:, list(top.FACE_OVAL)]  # [B, 36, 2]
         forward = torch.einsum("gj,bjc->bgc", self.coarse_weights, oval)
         forward = forward.reshape(-1, COARSE, COARSE, 2).permute(0, 3, 1, 2)  # [B, 2, G, G]
-        scale = torch.tensor([self.width - 1, self.height - 1], device=self.device)
         lin = torch.linspace(-1, 1, COARSE, device=self.device)
         base = torch.stack(torch.meshgrid(lin, lin, indexing="xy"), dim=-1)[None]
         # Invert x = s + D(s) by fixed-point steps s <- x - D(s); D is smooth and gentle here.
         where = base.expand(len(motion), -1, -1, -1)
         for _ in range(4):
             step = F.grid_sample(forward, where, align_corners=True).permute(0, 2, 3, 1)
-            where = base - 2 * step / scale
-        backward = ((where - base) * scale / 2).permute(0, 3, 1, 2)
+            where = base - step * self.to_unit
+        # Bilinear upsampling of positions is exact where the field is linear, and the
+        # field is smooth here; the face, where it is not, is computed exactly below.
         full = F.interpolate(
-            backward, size=(self.height, self.width), mode="bilinear", align_corners=True
+            where.permute(0, 3, 1, 2).contiguous(),  # channels-last input is 4x slower here
+            size=(self.height, self.width),
+            mode="bilinear",
+            align_corners=True,
         )
         return full.permute(0, 2, 3, 1)
 
     # ------------------------------------------------------------ the face itself
 
-    def _raster(self, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Triangle ids (0 = none) and the mouth opening, at the target landmarks."""
-        ids = np.zeros((self.height, self.width), np.int32)
+    def _raster(self, target: np.ndarray, ids: np.ndarray, mouth: np.ndarray) -> None:
+        """Draw triangle ids (0 = none) and the mouth opening at the target landmarks."""
         points = target[TRIANGLES][..., :2]  # [T, 3, 2]
         area = _signed_area(points)
         # A triangle whose winding flipped has turned away from the camera (the far cheek in
@@ -116,10 +120,8 @@ class MeshWarp:
         corners = np.round(points * (1 << _SUBPIXEL)).astype(np.int32)
         for i in visible[np.argsort(-depth)]:
             cv2.fillConvexPoly(ids, corners[i], int(i) + 1, lineType=cv2.LINE_8, shift=_SUBPIXEL)
-        mouth = np.zeros((self.height, self.width), np.uint8)
         ring = np.round(target[MOUTH_RING, :2] * (1 << _SUBPIXEL)).astype(np.int32)
         cv2.fillPoly(mouth, [ring], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
-        return ids, mouth
 
     def _affine(self, target: torch.Tensor) -> torch.Tensor:
         """Per triangle, the 3x2 map from target pixel [x, y, 1] to source pixel."""
@@ -133,25 +135,30 @@ class MeshWarp:
         homogeneous = homogeneous + tiny * 1e-2 * torch.eye(3, device=self.device)
         return torch.linalg.solve(homogeneous, s)  # rows: x, y, 1 -> source (x, y)
 
-    def __call__(self, target: np.ndarray, iris_shift: torch.Tensor | None = None) -> WarpFrame:
-        """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth)."""
-        rasters = [self._raster(t) for t in target]
-        ids = torch.as_tensor(np.stack([r[0] for r in rasters]), device=self.device).long()
-        mouth = torch.as_tensor(np.stack([r[1] for r in rasters]), device=self.device)
+    def __call__(self, target: np.ndarray, iris_shift=None) -> WarpFrame:
+        """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth).
+
+        `iris_shift(batch, pixels)`, if given, returns source offsets [N, 2] for pixels
+        inside the eye openings (gaze); see eyes.py.
+        """
+        ids_np = np.zeros((len(target), self.height, self.width), np.int32)
+        mouth_np = np.zeros((len(target), self.height, self.width), np.uint8)
+        for frame, ids_frame, mouth_frame in zip(target, ids_np, mouth_np, strict=True):
+            self._raster(frame, ids_frame, mouth_frame)
+        ids = torch.from_numpy(ids_np).to(self.device)
+        mouth = torch.from_numpy(mouth_np).to(self.device)
         target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
-        motion = target_t - self.source[None]  # forward motion of every landmark
-        grid = self.pixels[None] + self._outside(motion)
+        grid = self._outside(target_t - self.source[None])
         affine = self._affine(target_t)  # [B, T, 3, 2]
-        inside = ids > 0
-        b, y, x = torch.nonzero(inside, as_tuple=True)
-        tri = ids[b, y, x] - 1
+        b, y, x = torch.nonzero(ids, as_tuple=True)
+        tri = ids[b, y, x].long() - 1
         maps = affine[b, tri]  # [N, 3, 2]
         px = self.pixels[y, x]
         mapped = px[:, 0:1] * maps[:, 0] + px[:, 1:2] * maps[:, 1] + maps[:, 2]
         if iris_shift is not None:
             eye = tri >= FIRST_EYE_TRIANGLE
-            mapped[eye] -= iris_shift[b[eye], y[eye], x[eye]]
-        grid[b, y, x] = mapped
+            mapped[eye] -= iris_shift(b[eye], px[eye])
+        grid[b, y, x] = mapped * self.to_unit - 1
         return WarpFrame(grid=grid, mouth=mouth.float() / 255.0)
 
 
@@ -170,9 +177,12 @@ def _smoothstep(x: np.ndarray) -> np.ndarray:
 
 
 def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Bilinear lookup of `image` [B, C, H, W] at pixel coordinates `grid` [B, H', W', 2]."""
+    """Bilinear lookup of `image` [B, C, H, W] at grid_sample units `grid` [B, H', W', 2]."""
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+
+
+def sample_pixels(image: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+    """Bilinear colours [C, N] of `image` [C, H, W] at pixel points [N, 2]."""
     height, width = image.shape[-2:]
-    scale = torch.tensor([2.0 / (width - 1), 2.0 / (height - 1)], device=grid.device)
-    return F.grid_sample(
-        image, grid * scale - 1, mode="bilinear", padding_mode="border", align_corners=True
-    )
+    unit = torch.tensor([2 / (width - 1), 2 / (height - 1)], device=points.device)
+    return sample(image[None], (points * unit - 1)[None, None])[0, :, 0]

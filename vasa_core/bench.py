@@ -1,0 +1,122 @@
+"""`vasa bench`: how fast this machine renders, against the floor of any warp decoder.
+
+For each output size: frames per second of `Renderer.render` on the astronaut under a
+smooth talking motion, and the time of one bare `grid_sample` of the same frame size
+(the one lookup every warp-based decoder must do), measured in the same run, so the
+ratio says how much our mesh, mouth and eyes cost on top of it.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vasa_core.motion import schema
+
+
+def talking_motion(base: np.ndarray, frames: int, fps: float = 25.0) -> np.ndarray:
+    """A smooth test motion: nods and turns, speech-like jaw, a blink, wandering gaze."""
+    t = np.arange(frames) / fps
+    motion = np.tile(base, (frames, 1))
+    motion[:, schema.index("yaw")] += 12 * np.sin(2 * np.pi * 0.25 * t)
+    motion[:, schema.index("pitch")] += 6 * np.sin(2 * np.pi * 0.4 * t + 1)
+    motion[:, schema.index("roll")] += 3 * np.sin(2 * np.pi * 0.2 * t)
+    motion[:, schema.index("jaw_open")] = 0.35 * (1 + np.sin(2 * np.pi * 3.1 * t)) / 2
+    motion[:, schema.index("smile")] = 0.3 + 0.2 * np.sin(2 * np.pi * 0.3 * t)
+    blink = np.exp(-((((t % 3.0) - 1.5) / 0.08) ** 2))
+    motion[:, schema.index("blink_left")] = blink
+    motion[:, schema.index("blink_right")] = blink
+    motion[:, schema.index("gaze_yaw")] = 10 * np.sin(2 * np.pi * 0.15 * t)
+    return schema.check(motion)
+
+
+def _seconds(fn, repeats: int, device: torch.device, trials: int = 5) -> float:
+    """Best-of-`trials` mean time of `repeats` calls: the least disturbed by other work."""
+    fn()  # warm-up
+    best = float("inf")
+    for _ in range(trials):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
+def grid_sample_floor(size: int, device: torch.device, repeats: int = 20) -> float:
+    """Seconds for one bilinear grid_sample of a [1, 3, size, size] frame (the faster of
+    the two memory layouts, so the floor is a real floor)."""
+    image = torch.rand(1, 3, size, size, device=device)
+    grid = torch.rand(1, size, size, 2, device=device) * 2 - 1
+    times = []
+    with torch.inference_mode():
+        for layout in (torch.contiguous_format, torch.channels_last):
+            source = image.contiguous(memory_format=layout)
+            times.append(
+                _seconds(
+                    lambda s=source: F.grid_sample(s, grid, align_corners=True), repeats, device
+                )
+            )
+    return min(times)
+
+
+def run(frames: int = 100, sizes=(256, 512), devices=None) -> dict:
+    from vasa_core import examples
+    from vasa_core.face import analyze
+    from vasa_core.render import Renderer
+
+    if devices is None:
+        devices = [torch.device("cpu")] + (
+            [torch.device("cuda")] if torch.cuda.is_available() else []
+        )
+    latents = analyze(examples.load("astronaut"))
+    motion = talking_motion(latents.motion, frames)
+    results = []
+    for device in devices:
+        for size in sizes:
+            renderer = Renderer(latents, size=size, device=device)
+            renderer.render(motion[:8])  # warm-up
+            seconds = _seconds(lambda r=renderer: r.render(motion), 1, device, trials=3) / frames
+            floor = grid_sample_floor(size, device)
+            results.append(
+                {
+                    "device": str(device),
+                    "size": size,
+                    "fps": round(1 / seconds, 1),
+                    "ms_per_frame": round(1000 * seconds, 2),
+                    "grid_sample_ms": round(1000 * floor, 3),
+                    "ratio_to_grid_sample": round(seconds / floor, 2),
+                }
+            )
+    return {
+        "machine": {
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        },
+        "frames": frames,
+        "results": results,
+    }
+
+
+def table(report: dict) -> str:
+    rows = [
+        f"{'device':<8} {'size':>5} {'fps':>8} {'ms/frame':>9} {'grid_sample ms':>15} {'ratio':>6}"
+    ]
+    for r in report["results"]:
+        rows.append(
+            f"{r['device']:<8} {r['size']:>5} {r['fps']:>8.1f} {r['ms_per_frame']:>9.2f} "
+            f"{r['grid_sample_ms']:>15.3f} {r['ratio_to_grid_sample']:>6.2f}"
+        )
+    m = report["machine"]
+    rows.append(
+        f"({report['frames']} frames; {m['threads']} CPU threads; GPU: {m['cuda'] or 'none'})"
+    )
+    return "\n".join(rows)
