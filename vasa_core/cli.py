@@ -79,6 +79,39 @@ def _save_overlay(latents, path: Path) -> None:
     os.replace(temporary, path)
 
 
+def cmd_render(args: argparse.Namespace) -> None:
+    from tqdm import tqdm
+
+    from vasa_core.face import analyze
+    from vasa_core.motion.io import load_motion
+    from vasa_core.render import Renderer
+    from vasa_core.render.video import check_writable, write_video
+
+    out = check_writable(args.out)
+    motion, file_fps = load_motion(args.motion)
+    fps = args.fps or file_fps or 25.0
+    image, name = _read_portrait(args.image)
+    latents = analyze(image, name=name)
+    renderer = Renderer(latents, size=None if args.size == "full" else int(args.size))
+    frames = tqdm(
+        renderer.stream(motion),
+        total=len(motion),
+        unit="frame",
+        desc="rendering",
+        disable=args.quiet,
+    )
+    write_video(out, frames, fps=fps, audio=args.audio)
+    height, width = renderer.frame_shape
+    print(f"{out}: {len(motion)} frames, {width}x{height} at {fps:g} fps")
+
+
+def cmd_bench(args: argparse.Namespace) -> None:
+    from vasa_core import bench
+
+    report = bench.run(frames=args.frames)
+    print(json.dumps(report, indent=2) if args.json else bench.table(report))
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     from vasa_core.motion import schema
 
@@ -101,6 +134,26 @@ def build_parser() -> argparse.ArgumentParser:
     analyze.add_argument("--save", metavar="LATENTS.npz", help="also save the latents")
     analyze.add_argument("--draw", metavar="OVERLAY.png", help="also draw mesh and fit")
     analyze.set_defaults(run=cmd_analyze)
+
+    render = verbs.add_parser("render", help="decode a motion file onto a portrait (MP4)")
+    render.add_argument("--image", required=True, help="portrait, or example:NAME")
+    render.add_argument("--motion", required=True, metavar="M.npz", help="motion file")
+    render.add_argument("--out", required=True, metavar="V.mp4", help="video to write")
+    render.add_argument(
+        "--size",
+        choices=["256", "512", "full"],
+        default="512",
+        help="square crop around the head, or the whole portrait",
+    )
+    render.add_argument("--fps", type=float, help="frame rate (default: the file's, or 25)")
+    render.add_argument("--audio", help="audio file to mux into the video")
+    render.add_argument("--quiet", action="store_true", help="no progress bar")
+    render.set_defaults(run=cmd_render)
+
+    bench = verbs.add_parser("bench", help="render speed of this machine")
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--frames", type=int, default=100, help="frames per measurement")
+    bench.set_defaults(run=cmd_bench)
 
     schema = verbs.add_parser("schema", help="the channels of the motion latent")
     schema.add_argument("--json", action="store_true")

@@ -12,6 +12,7 @@ import torch
 
 from vasa_core.face import topology as top
 
+IRIS_DISC = 0.24  # eye widths from the iris centre that move rigidly with it
 EYES = (
     (top.RIGHT_EYE_CORNERS, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID, top.RIGHT_IRIS[0]),
     (top.LEFT_EYE_CORNERS, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID, top.LEFT_IRIS[0]),
@@ -82,15 +83,15 @@ class Eyes:
             for b, centre, width, back, (upper, lower) in moves:
                 near = (batch == b) & (torch.linalg.norm(pixels - centre, dim=-1) < 0.55 * width)
                 q = pixels[near]
-                radial = torch.clamp(
-                    1 - torch.linalg.norm(q - centre, dim=-1) / (0.55 * width), 0, 1
-                )
+                # The whole iris moves as one disc; the white of the eye around it
+                # stretches, and nothing moves at the lids.
+                reach = torch.linalg.norm(q - centre, dim=-1) / width
+                radial = torch.clamp((0.55 - reach) / (0.55 - IRIS_DISC), 0, 1)
                 lids = torch.minimum(
                     _distance_to_polyline(q, upper), _distance_to_polyline(q, lower)
                 )
-                weight = (
-                    radial * radial * (3 - 2 * radial) * torch.clamp(lids / (0.08 * width), 0, 1)
-                )
+                near_lid = torch.clamp(lids / (0.06 * width), 0, 1)
+                weight = radial * radial * (3 - 2 * radial) * near_lid
                 out[near] += weight[:, None] * back
             return out
 

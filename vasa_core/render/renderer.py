@@ -102,7 +102,7 @@ class Renderer:
         else:
             torch.from_numpy(out).copy_(pixels)
 
-    def stream(self, motion: np.ndarray, batch: int = 8) -> Iterator[np.ndarray]:
+    def stream(self, motion: np.ndarray, batch: int = 4) -> Iterator[np.ndarray]:
         """Frames [H, W, 3] uint8 one at a time, rendered `batch` at a time."""
         motion = np.atleast_2d(motion)
         for start in range(0, len(motion), batch):
@@ -111,7 +111,7 @@ class Renderer:
             self._render_batch(chunk, out)
             yield from out
 
-    def render(self, motion: np.ndarray, batch: int = 8) -> np.ndarray:
+    def render(self, motion: np.ndarray, batch: int = 4) -> np.ndarray:
         """All frames [T, H, W, 3] uint8 of a motion [T, DIM] (or one frame for [DIM])."""
         motion = np.atleast_2d(motion)
         out = np.empty((len(motion), *self.frame_shape, 3), np.uint8)
