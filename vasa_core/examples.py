@@ -77,12 +77,20 @@ def draw_face_portrait(size: int = 512) -> np.ndarray:
     d.chord(box(256, 178, 128, 90), 180, 360, fill=hair)  # fringe
 
     for side in (-1, 1):
+        # An almond eye, about three times as wide as it is open, the iris tucked under
+        # both lids as in a real eye (Face Mesh fits its lids to such an eye).
         cx = 256 + side * 48
-        d.ellipse(box(cx, 246, 27, 13), fill=(250, 250, 250), outline=(90, 60, 50), width=round(k))
-        d.ellipse(box(cx, 246, 11, 11), fill=(92, 120, 70))  # iris
-        d.ellipse(box(cx, 246, 5, 5), fill=(20, 16, 14))  # pupil
-        d.ellipse(box(cx + 3, 242, 2, 2), fill=(255, 255, 255))
-        d.arc(box(cx, 250, 30, 17), 195, 345, fill=(40, 28, 24), width=round(3 * k))  # lashes
+        eye = Image.new("RGB", canvas.size, (248, 246, 242))
+        e = ImageDraw.Draw(eye)
+        e.ellipse(box(cx, 246, 10.5, 10.5), fill=(92, 120, 70))  # iris
+        e.ellipse(box(cx, 246, 4.5, 4.5), fill=(20, 16, 14))  # pupil
+        e.ellipse(box(cx + 3, 242, 1.8, 1.8), fill=(255, 255, 255))
+        shape = Image.new("L", canvas.size, 0)
+        ImageDraw.Draw(shape).chord(box(cx, 252, 27, 15), 180, 360, fill=255)
+        ImageDraw.Draw(shape).chord(box(cx, 244, 27, 7), 0, 180, fill=255)
+        canvas.paste(eye, (0, 0), shape)
+        d.arc(box(cx, 252, 27, 15), 190, 350, fill=(40, 28, 24), width=round(2.5 * k))  # lashes
+        d.arc(box(cx, 244, 27, 7), 15, 165, fill=(170, 120, 100), width=round(k))  # lower lid
         d.arc(box(cx, 216, 32, 14), 200, 340, fill=hair, width=round(6 * k))  # brow
 
     d.line(pts(256, 250, 250, 300), fill=shade, width=round(3 * k))  # nose ridge

@@ -21,7 +21,12 @@ from vasa_core.render.warp import sample_pixels
 UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
 OPEN_PORTRAIT = 0.02  # face widths of lip gap above which the portrait's interior is reused
 TOOTH = 0.045  # visible height of the upper incisors, face widths
-INCISORS = (0.5, 0.41, 0.59, 0.32, 0.68, 0.23, 0.77)  # tooth gaps across the mouth (u)
+TOOTH_SPACING = 0.14  # width of one upper incisor, as a fraction of the mouth's width
+
+
+def _smooth(x: torch.Tensor) -> torch.Tensor:
+    x = x.clamp(0, 1)
+    return x * x * (3 - 2 * x)
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -117,28 +122,23 @@ class Mouth:
 
     def _drawn(self, u, from_top, gap):
         fw = self.face_width
-        across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
+        across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)  # 1 mid-mouth, 0 at corners
         colour = self._cavity(u, from_top / gap)
-        teeth = torch.tensor([0.97, 0.94, 0.87], device=u.device)[:, None]
-        gaps = torch.ones_like(u)
-        for centre in INCISORS:
-            gaps = gaps * (
-                1 - 0.18 * torch.exp(-((((u - centre) * self.source.length) / 1.2) ** 2))
-            )
-        upper_h = TOOTH * fw
-        lower_h = torch.clamp((gap - 0.08 * fw) * 0.6, 0, 0.035 * fw)
+        # Teeth show in the middle of the mouth and fade into the dark corners; each incisor
+        # has a slightly rounded edge. All of it is fixed in the mouth's own (u, t) frame.
+        corridor = _smooth((across - 0.12) / 0.4)
+        phase = torch.cos(2 * torch.pi * (u - 0.5) / TOOTH_SPACING)
+        edge = 1 - 0.08 * (1 - phase) / 2
+        upper_h = TOOTH * fw * (0.7 + 0.3 * across) * edge
+        lower_h = torch.clamp((gap - 0.1 * fw) * 0.5, 0, 0.03 * fw) * (0.5 + 0.5 * across) * edge
         from_bottom = gap - from_top
-        upper_band = torch.clamp((upper_h - from_top) / 1.5, 0, 1) * torch.clamp(across / 0.1, 0, 1)
-        lower_band = torch.clamp((lower_h - from_bottom) / 1.5, 0, 1) * torch.clamp(
-            (across - 0.15) / 0.1, 0, 1
-        )
-        shade = (0.72 + 0.28 * across) * gaps
-        lip_shadow = 0.78 + 0.22 * torch.clamp(from_top / (0.012 * fw), 0, 1)
-        upper_teeth = (
-            teeth * shade * lip_shadow * torch.clamp(1 - 0.15 * from_top / upper_h, 0.8, 1)
-        )
-        lower_teeth = teeth * shade * 0.88
-        light = min(self.light, 1.05)
-        colour = colour * (1 - upper_band) + torch.clamp(upper_teeth * light, 0, 1) * upper_band
-        colour = colour * (1 - lower_band) + torch.clamp(lower_teeth * light, 0, 1) * lower_band
-        return colour
+        upper_band = _smooth((upper_h - from_top) / 1.5 + 0.5) * corridor
+        lower_band = _smooth((lower_h - from_bottom) / 1.5 + 0.5) * _smooth((across - 0.3) / 0.4)
+        gaps = 1 - 0.22 * torch.exp(-(((1 + phase) / 0.015) ** 2))  # between two teeth
+        shade = (0.5 + 0.5 * across) * gaps
+        teeth = torch.tensor([0.90, 0.87, 0.80], device=u.device)[:, None] * min(self.light, 1.0)
+        lip_shadow = 0.7 + 0.3 * torch.clamp(from_top / (0.015 * fw), 0, 1)
+        upper_teeth = teeth * shade * lip_shadow
+        lower_teeth = teeth * shade * 0.8
+        colour = colour * (1 - upper_band) + upper_teeth * upper_band
+        return colour * (1 - lower_band) + lower_teeth * lower_band

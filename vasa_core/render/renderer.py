@@ -67,7 +67,7 @@ class Renderer:
         source_t = torch.as_tensor(source[:, :2], dtype=torch.float32, device=self.device)
         self.warp = MeshWarp(source, self.crop_shape, self.face_width, self.device)
         self.mouth = Mouth(self.image, source_t, self.face_width)
-        self.eyes = Eyes(source_t, self.crop_shape)
+        self.eyes = Eyes(self.image, source_t)
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -89,11 +89,12 @@ class Renderer:
         """Render a few frames into `out` [B, H, W, 3] uint8 (the output frames' shape)."""
         target = self.landmarks(motion)
         target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
-        warped = self.warp(target, iris_shift=self.eyes.iris_shift(target_t))
+        closure = self.eyes.closure(target_t)
+        warped = self.warp(target, lookup=self.eyes.lookup(closure))
         frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
         for b in range(len(target)):
             self.mouth.paint(frames[b], target_t[b], warped.mouth[b])
-        frames = self.eyes.lash_lines(frames, target_t)
+        frames = self.eyes.paint(frames, target_t, warped.grid, closure)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
             left, top, right, bottom = self.region

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from vasa_core.face import topology as top
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
-FIRST_EYE_TRIANGLE = len(top.mesh_triangles())
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
 COARSE = 64  # side of the grid the outside field is computed on
 _SUBPIXEL = 4  # OpenCV fixed-point bits: 1/16 px vertex precision
@@ -123,11 +122,11 @@ class MeshWarp:
         ring = np.round(target[MOUTH_RING, :2] * (1 << _SUBPIXEL)).astype(np.int32)
         cv2.fillPoly(mouth, [ring], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
 
-    def _affine(self, target: torch.Tensor) -> torch.Tensor:
+    def _affine(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         """Per triangle, the 3x2 map from target pixel [x, y, 1] to source pixel."""
         tri = torch.as_tensor(TRIANGLES, device=self.device)
         t = target[:, tri]  # [B, T, 3, 2]
-        s = self.source[tri][None].expand_as(t)
+        s = source[:, tri]
         ones = torch.ones(*t.shape[:-1], 1, device=self.device)
         homogeneous = torch.cat([t, ones], dim=-1)  # [B, T, 3, 3]
         det = torch.linalg.det(homogeneous)
@@ -135,11 +134,11 @@ class MeshWarp:
         homogeneous = homogeneous + tiny * 1e-2 * torch.eye(3, device=self.device)
         return torch.linalg.solve(homogeneous, s)  # rows: x, y, 1 -> source (x, y)
 
-    def __call__(self, target: np.ndarray, iris_shift=None) -> WarpFrame:
+    def __call__(self, target: np.ndarray, lookup: torch.Tensor | None = None) -> WarpFrame:
         """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth).
 
-        `iris_shift(batch, pixels)`, if given, returns source offsets [N, 2] for pixels
-        inside the eye openings (gaze); see eyes.py.
+        `lookup` [B, 478, 2], if given, moves where the landmarks take their texture
+        from in the portrait (a closing lid takes skin from above the lashes; eyes.py).
         """
         ids_np = np.zeros((len(target), self.height, self.width), np.int32)
         mouth_np = np.zeros((len(target), self.height, self.width), np.uint8)
@@ -149,15 +148,13 @@ class MeshWarp:
         mouth = torch.from_numpy(mouth_np).to(self.device)
         target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
         grid = self._outside(target_t - self.source[None])
-        affine = self._affine(target_t)  # [B, T, 3, 2]
+        source = self.source[None].expand_as(target_t) if lookup is None else lookup
+        affine = self._affine(target_t, source)  # [B, T, 3, 2]
         b, y, x = torch.nonzero(ids, as_tuple=True)
         tri = ids[b, y, x].long() - 1
         maps = affine[b, tri]  # [N, 3, 2]
         px = self.pixels[y, x]
         mapped = px[:, 0:1] * maps[:, 0] + px[:, 1:2] * maps[:, 1] + maps[:, 2]
-        if iris_shift is not None:
-            eye = tri >= FIRST_EYE_TRIANGLE
-            mapped[eye] -= iris_shift(b[eye], px[eye])
         grid[b, y, x] = mapped * self.to_unit - 1
         return WarpFrame(grid=grid, mouth=mouth.float() / 255.0)
 
