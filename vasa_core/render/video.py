@@ -33,6 +33,24 @@ def check_writable(path: str | os.PathLike) -> Path:
     return path
 
 
+def check_audio(path: str | os.PathLike) -> None:
+    """Fail clearly unless ffmpeg finds an audio stream in `path`."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    if not Path(path).is_file():
+        raise VasaError(f"{path}: no such audio file")
+    probe = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if "Audio:" not in probe.stderr:
+        raise VasaError(f"{path}: no audio that ffmpeg can read in this file")
+
+
 def write_video(
     path: str | os.PathLike,
     frames: Iterable[np.ndarray],
@@ -43,8 +61,8 @@ def write_video(
     import imageio_ffmpeg
 
     path = check_writable(path)
-    if audio is not None and not Path(audio).is_file():
-        raise VasaError(f"{audio}: no such audio file")
+    if audio is not None:
+        check_audio(audio)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vasa-", suffix=".mp4")
     os.close(handle)
     writer = None
@@ -77,6 +95,10 @@ def write_video(
         writer = None
         os.replace(temporary, path)
         return path
+    except (OSError, RuntimeError) as error:  # ffmpeg refused (e.g. an unreadable audio file)
+        last = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        what = f" with audio {audio}" if audio is not None else ""
+        raise VasaError(f"{path}: ffmpeg could not write the video{what} ({last})") from None
     finally:
         if writer is not None:
             with contextlib.suppress(Exception):

@@ -1,0 +1,149 @@
+"""Stage 4: the renderer reproduces the portrait, moves what the motion says, and only that."""
+
+import numpy as np
+import pytest
+
+from vasa_core.face import landmarks as lmk
+from vasa_core.face import rig
+from vasa_core.motion import schema
+from vasa_core.render import Renderer
+
+
+@pytest.fixture(scope="module")
+def renderers(latents):
+    return {name: Renderer(face, size=512) for name, face in latents.items()}
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255**2 / mse)
+
+
+def moved(face, **channels) -> np.ndarray:
+    motion = face.motion.copy()
+    for name, value in channels.items():
+        relative = name in ("yaw", "pitch", "roll")
+        motion[schema.index(name)] = value + (motion[schema.index(name)] if relative else 0)
+    return motion
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "drawn"])
+def test_rendering_a_portraits_own_latents_gives_the_portrait_back(name, latents, renderers):
+    face, renderer = latents[name], renderers[name]
+    crop = (renderer.image.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    assert psnr(renderer.render(face.motion)[0], crop) >= 40
+    full = Renderer(face, size=None)
+    assert psnr(full.render(face.motion)[0], face.image) >= 40
+
+
+@pytest.mark.parametrize("size", [512, None])
+def test_pixels_a_face_width_away_move_less_than_a_pixel_at_yaw_20(size, latents):
+    import cv2
+
+    face = latents["astronaut"]
+    renderer = Renderer(face, size=size)
+    target = renderer.landmarks(moved(face, yaw=20.0)[None])
+    grid = renderer.warp(target).grid[0]
+    height, width = renderer.crop_shape
+    scale = np.array([(width - 1) / 2, (height - 1) / 2])
+    source_px = (grid.numpy() + 1) * scale
+    ys, xs = np.mgrid[0:height, 0:width]
+    motion = np.hypot(source_px[..., 0] - xs, source_px[..., 1] - ys)
+    # Distance from the face outline, before and after the turn: "far" is far from both.
+    far = np.ones((height, width), bool)
+    for points in (renderer._to_crop(face.landmarks[None])[0], target[0]):
+        outline = points[list(rig.top.FACE_OVAL), :2].astype(np.float32).reshape(-1, 1, 2)
+        mask = np.zeros((height, width), np.uint8)
+        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
+        distance = cv2.distanceTransform(1 - mask, cv2.DIST_L2, 5)
+        far &= distance > renderer.face_width
+    assert far.sum() > 1000  # the corners of the warped square
+    assert motion[far].max() < 1.0
+    assert motion[~far].max() > 5.0  # ...while the face itself did turn
+    if size is None:  # beyond the warped square, the portrait is pasted back untouched
+        frame = renderer.render(moved(face, yaw=20.0))[0]
+        left, top, right, bottom = renderer.region
+        outside = np.ones(face.image.shape[:2], bool)
+        outside[top:bottom, left:right] = False
+        assert np.array_equal(frame[outside], face.image[outside])
+
+
+def detect_motion(renderer, face, frame):
+    """Face Mesh on a rendered frame, encoded against the portrait's identity."""
+    found = lmk.detect(frame).landmarks.astype(np.float64)
+    found[:, :2] = found[:, :2] / renderer.scale + renderer.origin
+    found[:, 2] /= renderer.scale
+    fit = rig.encode(found, identity=face.identity, anchor=face.anchor)
+    return found, np.concatenate([fit.pose, fit.dynamics])
+
+
+CLOSED_LOOP = {
+    "neutral": {},
+    "jaw": {"jaw_open": 0.6},
+    "smile": {"smile": 0.8},
+    "blink": {"blink_left": 1.0, "blink_right": 1.0},
+    "wink": {"blink_left": 1.0},
+    "look right": {"gaze_yaw": 20.0},
+    "look left": {"gaze_yaw": -20.0},
+    "turn right": {"yaw": 20.0},
+    "turn left": {"yaw": -20.0},
+    "nod up": {"pitch": 15.0},
+}
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "drawn"])
+def test_closed_loop_face_mesh_sees_the_motion_that_was_rendered(name, latents, renderers):
+    """Render, run Face Mesh on the frame, encode: the motion comes back.
+
+    What this asserts is what holds today on all three portraits (see
+    benchmarks/closed_loop.py for the full table against the issue's targets): landmarks
+    within 3% of the eye distance, pose within 3 degrees when only the eyes move (6 with
+    a broad smile or open jaw), blinks detected, and turns, gaze and jaw read in the
+    right direction.
+    """
+    face, renderer = latents[name], renderers[name]
+    motions = {label: moved(face, **change) for label, change in CLOSED_LOOP.items()}
+    frames = renderer.render(np.stack(list(motions.values())))
+    seen = {}
+    for (label, motion), frame in zip(motions.items(), frames, strict=True):
+        found, seen[label] = detect_motion(renderer, face, frame)
+        target = face.decode(motion)
+        eyes = np.linalg.norm(target[33, :2] - target[263, :2])
+        assert np.linalg.norm(found[:, :2] - target[:, :2], axis=1).mean() < 0.03 * eyes, label
+        pose_error = np.abs(seen[label][:3] - motion[:3]).max()
+        if label in ("neutral", "blink", "wink", "look right", "look left"):
+            assert pose_error < 3.0, label
+        elif label in ("jaw", "smile"):  # Face Mesh reads a broad smile as a slight nod
+            assert pose_error < 6.0, label
+    d = {k: dict(zip(schema.NAMES, v, strict=True)) for k, v in seen.items()}
+    assert d["blink"]["blink_left"] > 0.5 and d["blink"]["blink_right"] > 0.5
+    assert d["wink"]["blink_left"] > 0.5 and d["wink"]["blink_right"] < 0.4
+    assert d["neutral"]["blink_left"] < 0.4
+    assert d["jaw"]["jaw_open"] > d["neutral"]["jaw_open"] + 0.05
+    assert d["look right"]["gaze_yaw"] > d["neutral"]["gaze_yaw"] + 5
+    assert d["look left"]["gaze_yaw"] < d["neutral"]["gaze_yaw"] - 5
+    assert d["turn right"]["yaw"] > d["neutral"]["yaw"] + 10
+    assert d["turn left"]["yaw"] < d["neutral"]["yaw"] - 10
+    assert d["nod up"]["pitch"] > d["neutral"]["pitch"] + 8
+
+
+def test_a_smooth_motion_gives_a_smooth_video(latents, renderers):
+    face, renderer = latents["grace_hopper"], renderers["grace_hopper"]
+    frames_n = 30
+    motion = np.tile(face.motion, (frames_n, 1))
+    ramp = np.linspace(0, 1, frames_n)
+    motion[:, schema.index("jaw_open")] = 0.7 * ramp  # teeth appear and grow
+    motion[:, schema.index("yaw")] += 12 * ramp
+    motion[:, schema.index("smile")] = 0.5 * ramp
+    frames = renderer.render(motion).astype(np.float32)
+    target = renderer.landmarks(motion)
+    x0, y0 = target[..., :2].min(axis=(0, 1)).astype(int)
+    x1, y1 = target[..., :2].max(axis=(0, 1)).astype(int)
+    face_box = frames[:, y0:y1, x0:x1]
+    mouth = target[:, [61, 291, 13, 14], :2]
+    mx0, my0 = mouth.min(axis=(0, 1)).astype(int) - 4
+    mx1, my1 = mouth.max(axis=(0, 1)).astype(int) + 4
+    for region in (face_box, frames[:, my0:my1, mx0:mx1]):
+        change = np.abs(np.diff(region, axis=0)).mean(axis=(1, 2, 3))
+        assert change.min() > 0  # it does move, every frame
+        assert change.max() < 2.5 * np.median(change)  # and never jumps

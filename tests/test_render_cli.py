@@ -1,0 +1,133 @@
+"""`vasa render` and `vasa bench` as a user runs them; videos that play, with sound."""
+
+import subprocess
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+import soundfile
+
+from tests.conftest import run_vasa
+from tests.test_cli import assert_one_line_error
+from vasa_core import bench
+from vasa_core.errors import VasaError
+from vasa_core.motion import schema
+from vasa_core.motion.io import save_motion
+from vasa_core.render.video import read_video, write_video
+
+FRAMES = 12
+
+
+@pytest.fixture
+def motion_file(tmp_path, latents):
+    path = tmp_path / "talk.npz"
+    save_motion(path, bench.talking_motion(latents["drawn"].motion, FRAMES), fps=25)
+    return path
+
+
+def probe(path) -> str:
+    result = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                            capture_output=True, text=True)
+    return result.stderr
+
+
+def test_render_writes_an_h264_video_with_the_audio(tmp_path, motion_file):
+    audio = tmp_path / "tone.wav"
+    t = np.arange(int(16000 * FRAMES / 25)) / 16000
+    soundfile.write(audio, 0.2 * np.sin(2 * np.pi * 220 * t), 16000)
+    out = tmp_path / "talk.mp4"
+    result = run_vasa("render", "--image", "example:drawn", "--motion", str(motion_file),
+                      "--out", str(out), "--size", "256", "--audio", str(audio), "--quiet")
+    assert result.returncode == 0, result.stderr
+    info = probe(out)
+    assert "Video: h264" in info and "yuv420p" in info and "Audio: aac" in info
+    frames, fps = read_video(out)
+    assert frames.shape == (FRAMES, 256, 256, 3) and fps == 25
+    assert list(tmp_path.glob(".vasa-*")) == []  # no temporary file left behind
+
+
+def test_full_portrait_keeps_its_own_size(tmp_path, motion_file):
+    out = tmp_path / "full.mp4"
+    result = run_vasa("render", "--image", "example:grace_hopper", "--motion", str(motion_file),
+                      "--out", str(out), "--size", "full", "--quiet")
+    assert result.returncode == 0, result.stderr
+    frames, _ = read_video(out)
+    assert frames.shape[1:3] == (600, 512)
+
+
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+def test_bad_motion_files_give_one_clear_line(tmp_path, motion_file):
+    good = np.load(motion_file)["motion"]
+    with_nan, with_inf = good.copy(), good.copy()
+    with_nan[3, schema.index("smile")] = np.nan
+    with_inf[5, schema.index("yaw")] = np.inf
+    channels = {name: good[:, i] for i, name in enumerate(schema.NAMES) if name != "blink_left"}
+    cases = {
+        "wrong shape": (_npz(tmp_path / "shape.npz", motion=good[:, :5]), "shape"),
+        "nan": (_npz(tmp_path / "nan.npz", motion=with_nan), "NaN"),
+        "inf": (_npz(tmp_path / "inf.npz", motion=with_inf), "yaw"),
+        "missing keys": (_npz(tmp_path / "keys.npz", **channels), "missing channels: blink_left"),
+        "not npz": (tmp_path / "plain.txt", "not a motion"),
+        "missing file": (tmp_path / "nowhere.npz", "no such motion file"),
+    }
+    (tmp_path / "plain.txt").write_text("yaw,pitch\n")
+    for label, (path, phrase) in cases.items():
+        out = tmp_path / f"{label.replace(' ', '_')}.mp4"
+        result = run_vasa("render", "--image", "example:drawn", "--motion", str(path),
+                          "--out", str(out), "--quiet")
+        assert_one_line_error(result, phrase)
+        assert not out.exists(), label
+
+
+def test_out_of_range_values_are_clipped_with_a_warning(tmp_path, motion_file):
+    motion = np.load(motion_file)["motion"].copy()
+    motion[:, schema.index("jaw_open")] = 1.8
+    path = _npz(tmp_path / "loud.npz", motion=motion)
+    out = tmp_path / "loud.mp4"
+    result = run_vasa("render", "--image", "example:drawn", "--motion", str(path),
+                      "--out", str(out), "--size", "256", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "vasa: warning:" in result.stderr and "jaw_open" in result.stderr
+    assert out.exists()
+
+
+def test_unwritable_outputs_and_bad_audio_fail_before_any_work(tmp_path, motion_file):
+    cases = [
+        (tmp_path / "no-such-folder" / "out.mp4", [], "cannot write here"),
+        (tmp_path / "out.avi", [], ".mp4"),
+        (tmp_path / "out.mp4", ["--audio", str(tmp_path / "missing.wav")], "no such audio"),
+    ]
+    (tmp_path / "text.wav").write_text("not a sound\n")
+    cases.append((tmp_path / "out.mp4", ["--audio", str(tmp_path / "text.wav")], "no audio"))
+    for out, extra, phrase in cases:
+        result = run_vasa("render", "--image", "example:drawn", "--motion", str(motion_file),
+                          "--out", str(out), "--quiet", *extra)
+        assert_one_line_error(result, phrase)
+        assert not out.exists()
+    assert list(tmp_path.glob("*.mp4")) == [] and list(tmp_path.glob(".vasa-*")) == []
+
+
+def test_an_interrupted_video_leaves_nothing_behind(tmp_path):
+    def frames():
+        for i in range(5):
+            if i == 3:
+                raise KeyboardInterrupt
+            yield np.full((64, 64, 3), 40 * i, np.uint8)
+
+    out = tmp_path / "cut.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        write_video(out, frames())
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with pytest.raises(VasaError, match="no frames"):
+        write_video(out, iter([]))
+
+
+def test_bench_reports_speed_against_the_grid_sample_floor():
+    report = bench.run(frames=4, sizes=(256,))
+    (row,) = report["results"]
+    assert row["size"] == 256 and row["fps"] > 0 and row["ratio_to_grid_sample"] > 1
+    assert "256" in bench.table(report)
