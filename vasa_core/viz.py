@@ -7,7 +7,7 @@ notebooks show the same thing.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 
 from vasa_core.face import topology as top
 
@@ -78,3 +78,18 @@ def _dot(draw: ImageDraw.ImageDraw, p: np.ndarray, r: float, colour) -> None:
 
 def _circle(draw: ImageDraw.ImageDraw, p: np.ndarray, r: float, colour) -> None:
     draw.ellipse([p[0] - r, p[1] - r, p[0] + r, p[1] + r], outline=colour, width=2)
+
+
+def label(image: np.ndarray, text: str) -> np.ndarray:
+    """A copy of an image with a caption in its top-left corner, on a dark band."""
+    picture = Image.fromarray(image).convert("RGB")
+    draw = ImageDraw.Draw(picture)
+    size = max(12, picture.height // 22)
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has one fixed-size default font
+        font = ImageFont.load_default()
+    box = draw.textbbox((0, 0), text, font=font)
+    draw.rectangle([0, 0, box[2] + 2 * size // 3, box[3] + size // 2], fill=(0, 0, 0))
+    draw.text((size // 3, size // 4), text, fill=(255, 255, 255), font=font)
+    return np.asarray(picture)

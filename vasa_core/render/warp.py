@@ -24,6 +24,7 @@ from vasa_core.face import topology as top
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
+FALLOFF_NECK = 0.35  # the same below the chin
 COARSE = 64  # side of the grid the outside field is computed on
 _SUBPIXEL = 4  # OpenCV fixed-point bits: 1/16 px vertex precision
 
@@ -74,7 +75,12 @@ class MeshWarp:
         inside = cv2.pointPolygonTest
         contour = outline.astype(np.float32).reshape(-1, 1, 2)
         beyond = np.array([max(0.0, -inside(contour, (float(x), float(y)), True)) for x, y in grid])
-        fade = 1.0 - _smoothstep(beyond / (FALLOFF * self.face_width))
+        # Hair and ears follow the head a long way; below the chin the neck soon gives
+        # way to the still torso, so the fade is shorter there.
+        chin = source[top.CHIN, 1]
+        below = _smoothstep((grid[:, 1] - chin + 0.1 * self.face_width) / (0.3 * self.face_width))
+        reach = (FALLOFF * (1 - below) + FALLOFF_NECK * below) * self.face_width
+        fade = 1.0 - _smoothstep(beyond / reach)
         margin = 0.04 * max(self.width, self.height)
         border = np.minimum.reduce(
             [grid[:, 0], grid[:, 1], self.width - 1 - grid[:, 0], self.height - 1 - grid[:, 1]]
