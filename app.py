@@ -2,8 +2,8 @@
 
 What it shows today, stage by stage as they land:
 - Analyze: a portrait split into face latents, with the mesh and the rig's fit drawn on it.
-- Motion latent: a slider for every channel of the motion schema; the face's landmarks
-  follow, drawn over the dimmed portrait (pixels follow once the renderer, stage 4, lands).
+- Edit: a slider for every channel of the motion schema; the portrait is re-rendered
+  (stage 4) on release, and a test motion can be rendered to a short video.
 - Learn: the four stages of VASA-1 and where each lives in the kit.
 """
 
@@ -13,16 +13,23 @@ import os
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the app makes no outside calls
 
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
+
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
 from vasa_core import examples  # noqa: E402
+from vasa_core.bench import talking_motion  # noqa: E402
 from vasa_core.errors import VasaError  # noqa: E402
 from vasa_core.face import FaceLatents, analyze, rig  # noqa: E402
 from vasa_core.face.image import as_rgb_array  # noqa: E402
 from vasa_core.motion import schema  # noqa: E402
+from vasa_core.render import Renderer  # noqa: E402
+from vasa_core.render.video import write_video  # noqa: E402
 from vasa_core.viz import draw_face  # noqa: E402
 
+_WORK = tempfile.TemporaryDirectory(prefix="vasa-app-")
 MAX_SIDE = 4096  # larger uploads are refused with a reason, not silently shrunk
 CONSENT = (
     "Use portraits of yourself or of people who agreed. Talking-face synthesis can be "
@@ -32,13 +39,13 @@ LEARN = """
 ### VASA-1 in four stages
 1. **Face latents** (`vasa_core.face`, notebook 01): Face Mesh landmarks, a canonical frame
    and head pose from a rigid fit, and an expression rig whose named coefficients are the
-   facial dynamics. *Ready: the Analyze and Motion latent tabs.*
+   facial dynamics. *Ready: the Analyze tab.*
 2. **Audio features** (`vasa_core.audio`, notebook 02): log-mel, loudness, pitch, voicing per
    video frame; speech with phoneme timings. *Planned.*
 3. **Motion diffusion** (`vasa_core.motion`, notebook 03): a transformer that samples pose
    and dynamics from audio, steerable by gaze, distance and emotion. *Schema ready.*
-4. **Decoding** (`vasa_core.render`, notebook 04): warp the portrait to follow the motion.
-   *Planned.*
+4. **Decoding** (`vasa_core.render`, notebook 04): warp the portrait to follow the motion:
+   a mesh warp, the mouth's inside, eyes that blink and look around. *Ready: the Edit tab.*
 
 The motion latent every stage shares:
 
@@ -71,16 +78,35 @@ def run_analyze(image: np.ndarray | None):
         raise gr.Error(str(error)) from None
     overlay = draw_face(latents.image, latents.landmarks, _explained(latents, latents.motion))
     sliders = [gr.update(value=round(float(v), 3)) for v in latents.motion]
-    return overlay, latents.summary(), latents, *sliders
+    rendered = _renderer(latents).render(latents.motion)[0]
+    return overlay, latents.summary(), latents, rendered, *sliders
+
+
+def _renderer(latents: FaceLatents) -> Renderer:
+    """One renderer per analysed portrait, kept with it for the session."""
+    cached = getattr(latents, "_renderer", None)
+    if cached is None:
+        cached = Renderer(latents, size=512)
+        latents._renderer = cached
+    return cached
 
 
 def run_motion(latents: FaceLatents | None, *values: float) -> np.ndarray:
-    """Motion latent tab: the face's landmarks under the slider values, on a dimmed portrait."""
+    """Edit tab: the portrait rendered under the slider values."""
     if latents is None:
         raise gr.Error("analyze a portrait first (Analyze tab)")
-    motion = np.array(values, dtype=np.float32)
-    dimmed = (latents.image.astype(np.float32) * 0.45).astype(np.uint8)
-    return draw_face(dimmed, latents.decode(motion), crop_around=latents.landmarks)
+    return _renderer(latents).render(np.array(values, dtype=np.float32))[0]
+
+
+def run_test_video(latents: FaceLatents | None, progress=gr.Progress()) -> str:  # noqa: B008
+    """Edit tab: four seconds of a made-up talking motion (no audio), as an MP4."""
+    if latents is None:
+        raise gr.Error("analyze a portrait first (Analyze tab)")
+    motion = talking_motion(latents.motion, frames=100)
+    renderer = _renderer(latents)
+    folder = tempfile.mkdtemp(dir=_WORK.name)  # one folder per request, all removed at exit
+    frames = progress.tqdm(renderer.stream(motion), total=len(motion), desc="rendering")
+    return str(write_video(Path(folder) / "test-motion.mp4", frames, fps=25))
 
 
 def build_app() -> gr.Blocks:
@@ -109,10 +135,10 @@ def build_app() -> gr.Blocks:
                 with gr.Column():
                     overlay = gr.Image(label="Face Mesh (green) and the rig's fit (magenta)")
                     numbers = gr.JSON(label="Face latents")
-        with gr.Tab("Motion latent"):
+        with gr.Tab("Edit"):
             gr.Markdown(
-                "Move a slider and release it: the landmarks follow. Pose is relative to the "
-                "portrait (tx, ty, scale = 0, 0, 1 is where it stands)."
+                "Move a slider and release it: the portrait is re-rendered. Pose is relative "
+                "to the portrait (tx, ty, scale = 0, 0, 1 is where it stands)."
             )
             with gr.Row():
                 with gr.Column():
@@ -129,13 +155,17 @@ def build_app() -> gr.Blocks:
                                         label=f"{c.name} ({c.unit}): {c.doc}",
                                     )
                                 )
-                moved = gr.Image(label="Landmarks under this motion")
+                with gr.Column():
+                    moved = gr.Image(label="The portrait under this motion")
+                    test = gr.Button("Render a 4-second test motion")
+                    video = gr.Video(label="Test motion (no audio yet)")
         with gr.Tab("Learn"):
             gr.Markdown(LEARN.format(schema=schema.describe()))
 
-        go.click(run_analyze, [portrait], [overlay, numbers, latents, *sliders])
+        go.click(run_analyze, [portrait], [overlay, numbers, latents, moved, *sliders])
         for slider in sliders:
             slider.release(run_motion, [latents, *sliders], [moved])
+        test.click(run_test_video, [latents], [video])
     return demo
 
 

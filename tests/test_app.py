@@ -40,7 +40,8 @@ def test_analyze_an_example_through_the_api(client, tmp_path):
     assert Image.open(overlay).size[0] >= 512
     assert numbers["faces_found"] == 1
     assert numbers["dynamics"]["jaw_open"] < 0.15
-    sliders = result[2:]  # the session state is not part of the API's answer
+    assert Image.open(result[2]).size == (512, 512)  # the portrait, rendered for the Edit tab
+    sliders = result[3:]  # the session state is not part of the API's answer
     assert len(sliders) == vasa_app.schema.DIM
     assert sliders[0]["value"] == pytest.approx(numbers["pose"]["yaw"], abs=1e-3)
 
@@ -54,11 +55,27 @@ def test_no_face_is_a_visible_error_not_a_crash(client, tmp_path):
         client.predict(gradio_client.handle_file(str(path)), api_name="/run_analyze")
 
 
-def test_motion_sliders_move_the_landmarks(latents):
+def test_edit_sliders_re_render_the_portrait(latents):
     face = latents["drawn"]
     motion = face.motion.copy()
     rest = vasa_app.run_motion(face, *motion)
     motion[vasa_app.schema.index("jaw_open")] = 1.0
     open_mouth = vasa_app.run_motion(face, *motion)
-    assert rest.shape == open_mouth.shape
-    assert np.abs(rest.astype(int) - open_mouth).sum() > 0
+    assert rest.shape == open_mouth.shape == (512, 512, 3)
+    changed = np.abs(rest.astype(int) - open_mouth).max(axis=2) > 30
+    ys, xs = np.nonzero(changed)
+    mouth = vasa_app._renderer(face).landmarks(motion[None])[0][[13, 14]].mean(axis=0)
+    assert changed.sum() > 200  # the mouth opened...
+    assert np.hypot(xs.mean() - mouth[0], ys.mean() - mouth[1]) < 60  # ...around the mouth
+
+
+def test_test_video_renders_an_mp4(latents):
+    from vasa_core.render.video import read_video
+
+    class NoProgress:
+        def tqdm(self, iterable, **_):
+            return iterable
+
+    path = vasa_app.run_test_video(latents["drawn"], progress=NoProgress())
+    frames, fps = read_video(path)
+    assert frames.shape == (100, 512, 512, 3) and fps == 25
