@@ -308,10 +308,16 @@ def _gaze_rotation(gaze_yaw: float, gaze_pitch: float) -> np.ndarray:
     return rotation(gaze_yaw, gaze_pitch, 0.0)
 
 
-def _measure_gaze(shape: np.ndarray, reference: np.ndarray) -> tuple[float, float]:
-    """Gaze angles (both eyes averaged) that turn the reference's irises to the shape's."""
+def _measure_gaze(shape: np.ndarray, reference: np.ndarray, known: bool) -> tuple[float, float]:
+    """Gaze angles (both eyes averaged) that turn the reference's irises to the shape's.
+
+    For a known face the eyeballs sit where its identity puts them: Face Mesh drags the eye
+    corners a little towards where the eyes look, and placing the eyeballs from the seen
+    corners would then take back part of every glance. A first look has only those corners.
+    """
     found = []
-    balls = zip(_eyeballs(shape), _eyeballs(reference), _EYES, strict=True)
+    seen_balls = _eyeballs(reference) if known else _eyeballs(shape)
+    balls = zip(seen_balls, _eyeballs(reference), _EYES, strict=True)
     for (centre, radius), (ref_centre, ref_radius), (_, iris) in balls:
         rest = (reference[iris[0]] - ref_centre) * (radius / ref_radius)
         found.append(_solve_gaze(rest, (shape[iris[0]] - centre)[:2]))
@@ -387,7 +393,7 @@ def encode(
         low = np.concatenate([low, np.full(n_modes, -np.inf)])
         high = np.concatenate([high, np.full(n_modes, np.inf)])
     linear = lsq_linear(design, target, bounds=(low, high), method="bvls").x[: len(LINEAR)]
-    gaze = _measure_gaze(canonical, reference)
+    gaze = _measure_gaze(canonical, reference, known=identity is not None)
     dynamics = np.clip(
         np.array([*linear, *gaze]), schema.LOW[schema.DYNAMICS], schema.HIGH[schema.DYNAMICS]
     )
