@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -112,6 +113,48 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(json.dumps(report, indent=2) if args.json else bench.table(report))
 
 
+def cmd_tts(args: argparse.Namespace) -> None:
+    from vasa_core.audio import tts
+
+    if args.list_voices:
+        print("\n".join(tts.voices()))
+        return
+    if args.text is None or args.out is None:
+        raise VasaError("give the TEXT to speak and --out A.wav (or --list-voices)")
+    speech = tts.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
+    tts.save_speech(speech, args.out, args.phonemes)
+    spoken = sum(1 for s, _, _ in speech.phonemes if s != tts.SILENCE)
+    print(f"{args.out}: {speech.seconds:.2f} s, {spoken} phonemes, voice {args.voice}")
+    if args.phonemes:
+        print(f"phoneme timings saved to {args.phonemes}")
+
+
+def cmd_features(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from vasa_core.audio import RATE, compute_features, load_audio
+
+    samples = load_audio(args.audio, max_seconds=args.max_minutes * 60)
+    features = compute_features(samples, fps=args.fps)
+    voiced = features.pitch[features.pitch > 0]
+    summary = {
+        "seconds": round(len(samples) / RATE, 3),
+        "frames": features.frames,
+        "fps": args.fps,
+        "speech_fraction": round(float(features.speech.mean()), 3),
+        "median_pitch_hz": round(float(np.median(voiced)), 1) if len(voiced) else None,
+        "loudness_db": {
+            "min": round(float(features.loudness.min()), 1),
+            "max": round(float(features.loudness.max()), 1),
+        },
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    for key, value in summary.items():
+        print(f"{key:<16} {value}")
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     from vasa_core.motion import schema
 
@@ -155,6 +198,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--frames", type=int, default=100, help="frames per measurement")
     bench.set_defaults(run=cmd_bench)
 
+    tts = verbs.add_parser("tts", help="speech with phoneme timings (espeak-ng)")
+    tts.add_argument("text", nargs="?", help="what to say")
+    tts.add_argument("--out", metavar="A.wav", help="audio file to write")
+    tts.add_argument("--voice", default="en-us", help="espeak-ng voice, e.g. en-us, fr, de+f3")
+    tts.add_argument("--rate", type=int, default=165, help="words per minute (80-450)")
+    tts.add_argument("--pitch", type=int, default=50, help="0-100")
+    tts.add_argument("--phonemes", metavar="P.json", help="also write phoneme timings")
+    tts.add_argument("--list-voices", action="store_true", help="list the voices and stop")
+    tts.set_defaults(run=cmd_tts)
+
+    features = verbs.add_parser("features", help="audio features of a sound or video file")
+    features.add_argument("audio", help="wav, flac, ogg, mp3, m4a, or a video with sound")
+    features.add_argument("--fps", type=float, default=25.0, help="video frames per second")
+    features.add_argument("--max-minutes", type=float, default=10.0, help="length limit")
+    features.add_argument("--json", action="store_true")
+    features.set_defaults(run=cmd_features)
+
     schema = verbs.add_parser("schema", help="the channels of the motion latent")
     schema.add_argument("--json", action="store_true")
     schema.set_defaults(run=cmd_schema)
@@ -176,4 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("vasa: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away, e.g. `vasa tts --list-voices | head`
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 0

@@ -1,0 +1,161 @@
+"""Audio features, one row per video frame: what the motion generator listens to.
+
+Frame i of a video at `fps` frames per second covers the time [i / fps, (i + 1) / fps);
+its features describe that stretch of audio and nothing else:
+- loudness: RMS level in dB (full scale) of exactly the frame's samples;
+- mel: 80-band log-mel energy, averaged over four 25 ms windows centred inside the frame;
+- pitch: fundamental frequency in Hz (0 where unvoiced), from the autocorrelation of a
+  40 ms window centred on the frame; voicing: how periodic that window is (0..1);
+- speech: a voice-activity flag, loudness above an adaptive noise floor, with short gaps
+  bridged and short blips ignored.
+`normalized()` stacks them, standardised per clip, as the generator's input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from vasa_core.audio.load import RATE
+
+N_MELS = 80
+N_FFT = 512
+SILENCE_DB = -100.0
+
+
+@dataclass
+class AudioFeatures:
+    fps: float
+    mel: np.ndarray  # [T, 80] natural log of mel power
+    loudness: np.ndarray  # [T] dBFS
+    pitch: np.ndarray  # [T] Hz, 0 where unvoiced
+    voicing: np.ndarray  # [T] 0..1
+    speech: np.ndarray  # [T] bool
+
+    @property
+    def frames(self) -> int:
+        return len(self.loudness)
+
+    def normalized(self) -> np.ndarray:
+        """[T, 84] float32: mel, loudness, log-pitch, voicing, speech, standardised per clip.
+
+        Per-clip standardisation removes the recording's level and colour, so a quiet phone
+        recording and a studio voice look alike to the generator.
+        """
+        mel = _standardise(self.mel)
+        loud = _standardise(self.loudness[:, None])
+        voiced = self.pitch > 0
+        log_pitch = np.zeros((self.frames, 1), np.float32)
+        if voiced.any():
+            lp = np.log(self.pitch[voiced])
+            log_pitch[voiced, 0] = (lp - lp.mean()) / (lp.std() + 1e-3)
+        extra = np.stack([self.voicing, self.speech.astype(np.float32)], axis=1)
+        return np.concatenate([mel, loud, log_pitch, extra], axis=1).astype(np.float32)
+
+
+def _standardise(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-3)
+
+
+def frame_bounds(samples: int, rate: int, fps: float) -> np.ndarray:
+    """Sample index where each frame starts, plus the end: [T + 1]. T = ceil(duration * fps)."""
+    frames = int(np.ceil(samples * fps / rate - 1e-9))
+    return np.round(np.arange(frames + 1) * rate / fps).astype(np.int64)
+
+
+@lru_cache(maxsize=8)
+def mel_filterbank(rate: int = RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """Triangular filters [n_mels, n_fft // 2 + 1] evenly spaced on the HTK mel scale."""
+
+    def to_mel(hz):
+        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+    def to_hz(mel):
+        return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
+
+    edges = to_hz(np.linspace(to_mel(0.0), to_mel(rate / 2), n_mels + 2))
+    bins = np.linspace(0, rate / 2, n_fft // 2 + 1)
+    lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    rising = (bins[None] - lower) / (centre - lower)
+    falling = (upper - bins[None]) / (upper - centre)
+    return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
+
+
+def _windows(signal: np.ndarray, centres: np.ndarray, length: int) -> np.ndarray:
+    """Windows [len(centres), length] of `signal` centred on sample indices (zero-padded)."""
+    half = length // 2
+    padded = np.pad(signal, (half, half + 1))
+    index = centres[:, None] + np.arange(length)[None, :]  # + half - half
+    return padded[index]
+
+
+def compute_features(samples: np.ndarray, rate: int = RATE, fps: float = 25.0) -> AudioFeatures:
+    """Features of mono samples, one row per video frame (see the module docstring)."""
+    samples = np.asarray(samples, dtype=np.float32)
+    bounds = frame_bounds(len(samples), rate, fps)
+    frames = len(bounds) - 1
+    signal = np.pad(samples, (0, max(0, bounds[-1] - len(samples))))
+
+    energy = np.concatenate([[0.0], np.cumsum(signal.astype(np.float64) ** 2)])
+    mean_square = (energy[bounds[1:]] - energy[bounds[:-1]]) / np.maximum(np.diff(bounds), 1)
+    loudness = np.maximum(10 * np.log10(mean_square + 1e-12), SILENCE_DB).astype(np.float32)
+
+    quarters = bounds[:-1, None] + (np.arange(4)[None, :] + 0.5) * np.diff(bounds)[:, None] / 4
+    windows = _windows(signal, np.round(quarters).astype(np.int64).reshape(-1), round(0.025 * rate))
+    spectrum = np.abs(np.fft.rfft(windows * np.hanning(windows.shape[1]), n=N_FFT)) ** 2
+    mel_power = spectrum @ mel_filterbank(rate).T
+    mel = np.log(mel_power.reshape(frames, 4, N_MELS).mean(axis=1) + 1e-10).astype(np.float32)
+
+    pitch, voicing = _pitch(signal, (bounds[:-1] + bounds[1:]) // 2, rate)
+    speech = _speech(loudness, fps)
+    pitch[~speech | (voicing < 0.45)] = 0.0
+    return AudioFeatures(
+        fps=fps, mel=mel, loudness=loudness, pitch=pitch, voicing=voicing, speech=speech
+    )
+
+
+def _pitch(signal: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """F0 (Hz) and periodicity (0..1) by normalised autocorrelation, 60-500 Hz."""
+    length = round(0.04 * rate)
+    windows = _windows(signal, centres, length)
+    windows = windows - windows.mean(axis=1, keepdims=True)
+    size = 1 << int(np.ceil(np.log2(2 * length)))
+    power = np.abs(np.fft.rfft(windows * np.hanning(length), n=size)) ** 2
+    auto = np.fft.irfft(power, n=size)[:, :length]
+    auto /= np.maximum(auto[:, :1], 1e-12)
+    low, high = int(rate / 500), int(rate / 60)
+    lag = low + np.argmax(auto[:, low:high], axis=1)
+    rows = np.arange(len(lag))
+    peak = auto[rows, lag]
+    # Parabolic interpolation between neighbouring lags for a sub-sample period.
+    left, right = auto[rows, lag - 1], auto[rows, np.minimum(lag + 1, length - 1)]
+    shift = (
+        0.5
+        * (left - right)
+        / np.where(np.abs(left - 2 * peak + right) < 1e-9, 1e-9, left - 2 * peak + right)
+    )
+    period = lag + np.clip(shift, -0.5, 0.5)
+    return (rate / period).astype(np.float32), np.clip(peak, 0, 1).astype(np.float32)
+
+
+def _speech(loudness: np.ndarray, fps: float) -> np.ndarray:
+    """Voice activity: above max(-50 dBFS, noise floor + 12 dB), gaps < 150 ms bridged."""
+    floor = np.percentile(loudness, 10) if len(loudness) else SILENCE_DB
+    active = loudness > max(-50.0, floor + 12.0)
+    active = _fill_runs(active, value=False, shorter_than=round(0.15 * fps))
+    return _fill_runs(active, value=True, shorter_than=round(0.06 * fps) + 1)
+
+
+def _fill_runs(flags: np.ndarray, value: bool, shorter_than: int) -> np.ndarray:
+    """Flip interior runs of `value` shorter than `shorter_than` frames."""
+    out = flags.copy()
+    change = np.flatnonzero(np.diff(flags.astype(np.int8))) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(flags)]])
+    for start, end in zip(starts, ends, strict=True):
+        interior = start > 0 and end < len(flags)
+        if interior and flags[start] == value and end - start < shorter_than:
+            out[start:end] = not value
+    return out
