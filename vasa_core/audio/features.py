@@ -122,9 +122,14 @@ def _pitch(signal: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarr
     windows = _windows(signal, centres, length)
     windows = windows - windows.mean(axis=1, keepdims=True)
     size = 1 << int(np.ceil(np.log2(2 * length)))
-    power = np.abs(np.fft.rfft(windows * np.hanning(length), n=size)) ** 2
+    taper = np.hanning(length)
+    power = np.abs(np.fft.rfft(windows * taper, n=size)) ** 2
     auto = np.fft.irfft(power, n=size)[:, :length]
     auto /= np.maximum(auto[:, :1], 1e-12)
+    # Divide out the window's own autocorrelation (Boersma 1993), which otherwise fades
+    # every peak with its lag: a pure tone then scores 1 at its period.
+    own = np.fft.irfft(np.abs(np.fft.rfft(taper, n=size)) ** 2, n=size)[:length]
+    auto /= np.maximum(own / own[0], 1e-3)
     low, high = int(rate / 500), int(rate / 60)
     lag = low + np.argmax(auto[:, low:high], axis=1)
     rows = np.arange(len(lag))

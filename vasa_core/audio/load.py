@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core.errors import VasaError
+from vasa_core.native import quiet_stderr
 
 RATE = 16000  # samples per second inside the kit
 MAX_SECONDS = 600.0  # outside streaming, longer audio is refused
@@ -74,7 +75,8 @@ def _read(path: Path, rate: int, max_seconds: float | None) -> tuple[np.ndarray,
     import soundfile
 
     try:
-        info = soundfile.info(str(path))
+        with quiet_stderr():  # libsndfile's mp3 decoder prints notes on bad data
+            info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError, TypeError):
         return _ffmpeg(path, rate, max_seconds), rate
     if max_seconds is not None and info.duration > max_seconds:
@@ -83,7 +85,8 @@ def _read(path: Path, rate: int, max_seconds: float | None) -> tuple[np.ndarray,
             f"{max_seconds / 60:g} minutes"
         )
     try:
-        samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with quiet_stderr():
+            samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, soundfile.LibsndfileError) as error:
         raise VasaError(f"{path}: the audio is truncated or corrupt ({error})") from None
     return samples, source_rate

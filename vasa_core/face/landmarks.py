@@ -8,18 +8,16 @@ Huge portraits are analysed on a downscaled copy; coordinates are mapped back.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
 import threading
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
 
 from vasa_core.errors import VasaError
+from vasa_core.native import quiet_stderr
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's C++ logging quiet
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -40,28 +38,10 @@ class Detection:
     box: tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels
 
 
-@contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence the C++ start-up chatter MediaPipe writes straight to file descriptor 2."""
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # stderr replaced (notebooks, pytest)
-        yield
-        return
-    saved = os.dup(fd)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), fd)
-        try:
-            yield
-        finally:
-            os.dup2(saved, fd)
-            os.close(saved)
-
-
 def _mesh():
     global _face_mesh
     if _face_mesh is None:
-        with _quiet_native_stderr():
+        with quiet_stderr():
             import mediapipe as mp
 
             _face_mesh = mp.solutions.face_mesh.FaceMesh(
@@ -89,7 +69,7 @@ def _run(image: np.ndarray) -> list[np.ndarray]:
         if _warmed_up:
             result = _mesh().process(image)
         else:
-            with _quiet_native_stderr():
+            with quiet_stderr():
                 result = _mesh().process(image)
             _warmed_up = True
     faces = result.multi_face_landmarks or []

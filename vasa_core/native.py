@@ -1,0 +1,27 @@
+"""Keeping native libraries' chatter (MediaPipe's C++ logs, libsndfile's mpg123 notes) off
+the terminal: they write straight to file descriptor 2, past Python's sys.stderr."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (when it is a real file)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr replaced (notebooks, pytest)
+        yield
+        return
+    saved = os.dup(fd)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), fd)
+        try:
+            yield
+        finally:
+            os.dup2(saved, fd)
+            os.close(saved)
