@@ -201,7 +201,7 @@ def test_vasa_tts_writes_audio_and_phonemes(tmp_path):
         "--phonemes",
         str(phonemes),
         "--voice",
-        "en-gb",
+        "en-029",
         "--rate",
         "150",
         "--pitch",
