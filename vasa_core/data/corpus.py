@@ -1,0 +1,196 @@
+"""The synthetic corpus: (audio features, motion, controls) pairs with exact timing.
+
+    vasa corpus --out DIR --minutes 60 --seed 0
+
+Each clip: a generated utterance in one of five languages, spoken by a random espeak-ng
+voice and variant at a random rate and pitch, augmented (noise, reverberation, gain,
+telephone band, speed), turned into features per video frame, paired with a motion
+synthesised from its phoneme timings (synth.py) under random controls.
+
+On disk, DIR holds shards `shard-0000.npz`, ... and `manifest.json` (seed, voices, sizes,
+schema version). A shard stores its clips back to back: `features` [N, 84] float16,
+`motion` [N, 22], `speech` [N], `clip_start` [C + 1] (row where each clip starts),
+`controls` [C, 10], and `clips` (JSON: text, voice, phonemes, ...). The same seed gives the
+same corpus. A failed build leaves no shard behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vasa_core.audio import RATE, compute_features
+from vasa_core.audio.load import to_mono
+from vasa_core.audio.tts import synthesize
+from vasa_core.data import text
+from vasa_core.data.augment import augment
+from vasa_core.data.synth import synthesize_motion
+from vasa_core.errors import VasaError
+from vasa_core.motion import controls as ctl
+from vasa_core.motion import schema
+
+FORMAT_VERSION = 1
+SHARD_MINUTES = 5.0
+
+
+@dataclass
+class Clip:
+    features: np.ndarray  # [T, 84] normalised audio features
+    motion: np.ndarray  # [T, DIM]
+    speech: np.ndarray  # [T] bool
+    controls: ctl.Controls
+    info: dict  # text, voice, phonemes, ...
+    samples: np.ndarray | None = None  # the audio, kept for plots and checks
+
+
+def random_controls(rng: np.random.Generator) -> ctl.Controls:
+    emotion = str(rng.choice(ctl.EMOTIONS, p=[0.4, 0.15, 0.15, 0.15, 0.15]))
+    return ctl.Controls(
+        gaze_yaw=float(np.clip(rng.normal(0, 8), -25, 25)),
+        gaze_pitch=float(np.clip(rng.normal(0, 5), -15, 15)),
+        distance=float(rng.uniform(0.85, 1.2)),
+        emotion=emotion,
+        intensity=0.0 if emotion == "neutral" else float(rng.uniform(0.3, 1.0)),
+        motion=float(rng.uniform(0.5, 1.5)),
+    )
+
+
+def make_clip(rng: np.random.Generator, fps: float = 25.0, keep_audio: bool = False) -> Clip:
+    """One random utterance, its augmented audio's features, and a motion to go with it."""
+    words, language, voice = text.utterance(rng)
+    rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
+    speech = synthesize(words, voice=voice, rate=rate, pitch=pitch)
+    samples = to_mono(speech.samples, speech.rate, max_seconds=None)
+    # A little silence around the utterance, as in any recording.
+    lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
+    samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
+    samples, speed = augment(samples.astype(np.float32), RATE, rng)
+    phonemes = [(s, (a + lead) / speed, (b + lead) / speed) for s, a, b in speech.phonemes]
+    features = compute_features(samples, fps=fps)
+    controls = random_controls(rng)
+    motion = synthesize_motion(phonemes, features, controls, rng)
+    info = {
+        "text": words,
+        "language": language,
+        "voice": voice,
+        "rate": rate,
+        "pitch": pitch,
+        "speed": speed,
+        "seconds": len(samples) / RATE,
+        "phonemes": phonemes,
+        "controls": controls.as_dict(),
+    }
+    return Clip(
+        features.normalized(),
+        motion,
+        features.speech,
+        controls,
+        info,
+        samples if keep_audio else None,
+    )
+
+
+def build(
+    out: str | os.PathLike, minutes: float, seed: int = 0, fps: float = 25.0, progress: bool = True
+) -> Path:
+    """Write a corpus of at least `minutes` of audio to `out`; returns the manifest path."""
+    from tqdm import tqdm
+
+    out = Path(out)
+    if minutes <= 0:
+        raise VasaError(f"--minutes must be positive, not {minutes}")
+    if out.exists() and any(out.iterdir()):
+        raise VasaError(f"{out}: exists and is not empty; choose a new folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".building-", dir=out))
+    except OSError as error:
+        raise VasaError(f"{out}: cannot write here ({error.strerror})") from None
+    rng = np.random.default_rng(seed)
+    started = time.time()
+    shards, voices, total_frames, clips_total, pending = [], set(), 0, 0, []
+    try:
+        with tqdm(total=round(minutes * 60), unit="s", desc="corpus", disable=not progress) as bar:
+            seconds = 0.0
+            while seconds < minutes * 60:
+                clip = make_clip(rng, fps)
+                pending.append(clip)
+                voices.add(clip.info["voice"])
+                seconds += clip.info["seconds"]
+                bar.update(round(seconds) - bar.n)
+                if sum(len(c.motion) for c in pending) / fps >= SHARD_MINUTES * 60:
+                    shards.append(_write_shard(work, len(shards), pending))
+                    total_frames += sum(len(c.motion) for c in pending)
+                    clips_total += len(pending)
+                    pending = []
+            if pending:
+                shards.append(_write_shard(work, len(shards), pending))
+                total_frames += sum(len(c.motion) for c in pending)
+                clips_total += len(pending)
+        manifest = {
+            "format_version": FORMAT_VERSION,
+            "schema_version": schema.SCHEMA_VERSION,
+            "channels": list(schema.NAMES),
+            "controls": ctl.DIM,
+            "emotions": list(ctl.EMOTIONS),
+            "seed": seed,
+            "fps": fps,
+            "minutes": round(total_frames / fps / 60, 3),
+            "frames": total_frames,
+            "clips": clips_total,
+            "shards": shards,
+            "voices": sorted(voices),
+            "feature_dim": 84,
+            "source": "synthetic",
+            "build_seconds": round(time.time() - started, 1),
+        }
+        (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        for name in [*shards, "manifest.json"]:
+            os.replace(work / name, out / name)
+        return out / "manifest.json"
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_shard(folder: Path, index: int, clips: list[Clip]) -> str:
+    name = f"shard-{index:04d}.npz"
+    starts = np.cumsum([0] + [len(c.motion) for c in clips])
+    clip_info = [
+        c.info | {"phonemes": [[s, round(a, 4), round(b, 4)] for s, a, b in c.info["phonemes"]]}
+        for c in clips
+    ]
+    np.savez(
+        folder / name,
+        features=np.concatenate([c.features for c in clips]).astype(np.float16),
+        motion=np.concatenate([c.motion for c in clips]).astype(np.float32),
+        speech=np.concatenate([c.speech for c in clips]),
+        clip_start=starts.astype(np.int64),
+        controls=np.stack([c.controls.vector() for c in clips]),
+        clips=np.array(json.dumps(clip_info, ensure_ascii=False)),
+    )
+    return name
+
+
+def load(folder: str | os.PathLike) -> tuple[dict, list[dict]]:
+    """The manifest and every shard's arrays (clips parsed from JSON)."""
+    folder = Path(folder)
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError) as error:
+        raise VasaError(f"{folder}: not a corpus (manifest.json: {error})") from None
+    if manifest.get("schema_version") != schema.SCHEMA_VERSION:
+        raise VasaError(f"{folder}: made for motion schema v{manifest.get('schema_version')}")
+    shards = []
+    for name in manifest["shards"]:
+        with np.load(folder / name, allow_pickle=False) as data:
+            shard = {key: data[key] for key in data.files}
+        shard["clips"] = json.loads(str(shard["clips"]))
+        shards.append(shard)
+    return manifest, shards
