@@ -66,9 +66,21 @@ def contact_sheet(name: str, tile: int = 220) -> Image.Image:
     return sheet
 
 
+def corpus_clip_figure(seed: int = 5):
+    """One synthetic corpus clip: waveform and phonemes, mouth, head, eyes."""
+    from vasa_core.audio import RATE
+    from vasa_core.data.corpus import make_clip
+    from vasa_core.viz import plot_clip
+
+    clip = make_clip(np.random.default_rng(seed), keep_audio=True)
+    title = f"{clip.info['text']}  ({clip.info['voice']}, {clip.controls.emotion})"
+    return plot_clip(clip.samples, RATE, clip.info["phonemes"], clip.motion, 25.0, title)
+
+
 if __name__ == "__main__":
     HERE.mkdir(exist_ok=True)
     face_latents_sheet().save(HERE / "face_latents_examples.png", optimize=True)
     for name in examples.NAMES:
         contact_sheet(name).save(HERE / f"contact_{name}.png", optimize=True)
+    corpus_clip_figure().savefig(HERE / "corpus_clip.png", dpi=90)
     print(f"figures written to {HERE}")

@@ -155,6 +155,20 @@ def cmd_features(args: argparse.Namespace) -> None:
         print(f"{key:<16} {value}")
 
 
+def cmd_corpus(args: argparse.Namespace) -> None:
+    from vasa_core.data import corpus
+
+    manifest = corpus.build(
+        args.out, minutes=args.minutes, seed=args.seed, fps=args.fps, progress=not args.quiet
+    )
+    info = json.loads(manifest.read_text())
+    print(
+        f"{args.out}: {info['minutes']:.1f} minutes, {info['clips']} clips, "
+        f"{len(info['shards'])} shards, {len(info['voices'])} voices "
+        f"({info['build_seconds']:.0f} s)"
+    )
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     from vasa_core.motion import schema
 
@@ -214,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     features.add_argument("--max-minutes", type=float, default=10.0, help="length limit")
     features.add_argument("--json", action="store_true")
     features.set_defaults(run=cmd_features)
+
+    corpus = verbs.add_parser("corpus", help="synthetic training corpus (speech + motion)")
+    corpus.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    corpus.add_argument("--minutes", type=float, required=True, help="minutes of audio")
+    corpus.add_argument("--seed", type=int, default=0, help="the same seed, the same corpus")
+    corpus.add_argument("--fps", type=float, default=25.0)
+    corpus.add_argument("--quiet", action="store_true", help="no progress bar")
+    corpus.set_defaults(run=cmd_corpus)
 
     schema = verbs.add_parser("schema", help="the channels of the motion latent")
     schema.add_argument("--json", action="store_true")

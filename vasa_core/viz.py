@@ -93,3 +93,54 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
     draw.rectangle([0, 0, box[2] + 2 * size // 3, box[3] + size // 2], fill=(0, 0, 0))
     draw.text((size // 3, size // 4), text, fill=(255, 255, 255), font=font)
     return np.asarray(picture)
+
+
+def plot_clip(
+    samples: np.ndarray, rate: int, phonemes, motion: np.ndarray, fps: float, title: str = ""
+):
+    """A corpus clip on one page: waveform and phonemes, mouth, head pose, eyes.
+
+    Returns a matplotlib Figure (save it with `fig.savefig(path)`).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from vasa_core.motion import schema
+
+    t_audio = np.arange(len(samples)) / rate
+    t = (np.arange(len(motion)) + 0.5) / fps
+    fig, axes = plt.subplots(
+        4, 1, figsize=(12, 9), sharex=True, gridspec_kw={"height_ratios": [1.2, 1.4, 1, 0.8]}
+    )
+    axes[0].plot(t_audio, samples, color="0.4", linewidth=0.5)
+    for symbol, start, end in phonemes:
+        if symbol != "_":
+            axes[0].axvspan(start, end, color="tab:blue", alpha=0.06)
+            axes[0].text(
+                (start + end) / 2,
+                0.95,
+                symbol,
+                transform=axes[0].get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=7,
+            )
+    axes[0].set_ylabel("audio")
+    axes[0].set_title(title, fontsize=10)
+    for name in ("jaw_open", "mouth_round", "lip_press", "lower_lip_tuck", "smile"):
+        axes[1].plot(t, motion[:, schema.index(name)], label=name)
+    axes[1].set_ylabel("mouth")
+    axes[1].legend(loc="upper right", fontsize=7, ncol=5)
+    for name in ("yaw", "pitch", "roll"):
+        axes[2].plot(t, motion[:, schema.index(name)], label=name)
+    axes[2].set_ylabel("head (deg)")
+    axes[2].legend(loc="upper right", fontsize=7, ncol=3)
+    axes[3].plot(t, motion[:, schema.index("blink_left")], label="blink", color="k")
+    axes[3].plot(t, motion[:, schema.index("gaze_yaw")] / 30, label="gaze yaw / 30")
+    axes[3].set_ylabel("eyes")
+    axes[3].set_xlabel("seconds")
+    axes[3].legend(loc="upper right", fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

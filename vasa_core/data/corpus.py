@@ -72,7 +72,10 @@ def make_clip(rng: np.random.Generator, fps: float = 25.0, keep_audio: bool = Fa
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
     samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
     samples, speed = augment(samples.astype(np.float32), RATE, rng)
-    phonemes = [(s, (a + lead) / speed, (b + lead) / speed) for s, a, b in speech.phonemes]
+    total = len(samples) / RATE
+    timed = [("_", 0.0, lead)] + [(s, a + lead, b + lead) for s, a, b in speech.phonemes]
+    timed.append(("_", timed[-1][2], total * speed))
+    phonemes = [(s, a / speed, b / speed) for s, a, b in _merge_silences(timed)]
     features = compute_features(samples, fps=fps)
     controls = random_controls(rng)
     motion = synthesize_motion(phonemes, features, controls, rng)
@@ -95,6 +98,19 @@ def make_clip(rng: np.random.Generator, fps: float = 25.0, keep_audio: bool = Fa
         info,
         samples if keep_audio else None,
     )
+
+
+def _merge_silences(phonemes: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
+    """Join neighbouring pauses into one and drop empty entries."""
+    out: list[tuple[str, float, float]] = []
+    for symbol, start, end in phonemes:
+        if end <= start:
+            continue
+        if out and symbol == out[-1][0] == "_":
+            out[-1] = ("_", out[-1][1], end)
+        else:
+            out.append((symbol, start, end))
+    return out
 
 
 def build(

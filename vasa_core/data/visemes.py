@@ -117,11 +117,15 @@ def mouth_track(phonemes: list[tuple[str, float, float]], times: np.ndarray) -> 
     centres = (starts + ends) / 2
     targets = np.stack([target(s) for s in symbols])  # [K, 7]
     kinds = [kind(s) for s in symbols]
-    strength = np.array([{"silence": 0.5, "vowel": 1.0}.get(k, 1.2) for k in kinds])
-    # How far each phoneme's pull reaches (seconds): consonants are quick, pauses slow.
-    reach = np.array([{"silence": 0.08, "vowel": 0.06}.get(k, 0.035) for k in kinds])
+    strength = np.array([{"silence": 1.5, "vowel": 1.0}.get(k, 1.2) for k in kinds])
+    # How far each phoneme's pull reaches (seconds): consonants are quick, vowels slower.
+    reach = np.array([{"silence": 0.05, "vowel": 0.06}.get(k, 0.035) for k in kinds])
     dt = times[:, None] - centres[None, :]  # [T, K]: > 0 after the centre
-    dominance = strength[None, :, None] * np.exp(-np.abs(dt)[..., None] / reach[None, :, None])
+    # A pause holds the mouth at rest all through, not just at its middle: its pull is
+    # measured from its edges, 60 ms in (so the mouth relaxes as the pause begins).
+    hold = np.where(np.array(kinds) == "silence", np.maximum(0.5 * (ends - starts) - 0.06, 0), 0)
+    distance = np.maximum(np.abs(dt) - hold[None, :], 0)
+    dominance = strength[None, :, None] * np.exp(-distance[..., None] / reach[None, :, None])
     dominance = np.repeat(dominance, len(MOUTH), axis=2)  # [T, K, 7]
     # Lips round ahead of a rounded vowel: its rounding pulls from 100 ms before its centre.
     early = np.exp(-np.abs(dt) / 0.1) * strength[None, :]
