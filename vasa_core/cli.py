@@ -169,6 +169,14 @@ def cmd_corpus(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from vasa_core.data.ingest import ingest
+
+    manifest, report = ingest(args.videos, args.out)
+    print("\n".join(report))
+    print(f"corpus written to {manifest.parent}")
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     from vasa_core.motion import schema
 
@@ -236,6 +244,11 @@ def build_parser() -> argparse.ArgumentParser:
     corpus.add_argument("--fps", type=float, default=25.0)
     corpus.add_argument("--quiet", action="store_true", help="no progress bar")
     corpus.set_defaults(run=cmd_corpus)
+
+    ingest = verbs.add_parser("ingest", help="training data from real talking-face videos")
+    ingest.add_argument("videos", nargs="+", help="mp4, mov or webm files with sound")
+    ingest.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
+    ingest.set_defaults(run=cmd_ingest)
 
     schema = verbs.add_parser("schema", help="the channels of the motion latent")
     schema.add_argument("--json", action="store_true")
