@@ -72,7 +72,7 @@ def corpus_clip_figure(seed: int = 5):
     from vasa_core.data.corpus import make_clip
     from vasa_core.viz import plot_clip
 
-    clip = make_clip(np.random.default_rng(seed), keep_audio=True)
+    clip = make_clip(seed, keep_audio=True)
     title = f"{clip.info['text']}  ({clip.info['voice']}, {clip.controls.emotion})"
     return plot_clip(clip.samples, RATE, clip.info["phonemes"], clip.motion, 25.0, title)
 

@@ -62,8 +62,18 @@ def random_controls(rng: np.random.Generator) -> ctl.Controls:
     )
 
 
-def make_clip(rng: np.random.Generator, fps: float = 25.0, keep_audio: bool = False) -> Clip:
-    """One random utterance, its augmented audio's features, and a motion to go with it."""
+def make_clip(seed: int, index: int = 0, fps: float = 25.0, keep_audio: bool = False) -> Clip:
+    """Clip `index` of the corpus with `seed`: a random utterance, its augmented audio's
+    features, and a motion to go with it.
+
+    Each part draws from its own random stream, so the text, voice, controls and every
+    random choice are the same in every run. (espeak-ng's voice source jitters a little
+    from call to call, so the audio samples, and what follows the audio's loudness, are
+    reproduced up to that jitter; the timings and the mouth are exact.)
+    """
+    rng, audio_rng, control_rng, motion_rng = (
+        np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(4)
+    )
     words, language, voice = text.utterance(rng)
     rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
     speech = synthesize(words, voice=voice, rate=rate, pitch=pitch)
@@ -71,14 +81,14 @@ def make_clip(rng: np.random.Generator, fps: float = 25.0, keep_audio: bool = Fa
     # A little silence around the utterance, as in any recording.
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
     samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
-    samples, speed = augment(samples.astype(np.float32), RATE, rng)
+    samples, speed = augment(samples.astype(np.float32), RATE, audio_rng)
     total = len(samples) / RATE
     timed = [("_", 0.0, lead)] + [(s, a + lead, b + lead) for s, a, b in speech.phonemes]
     timed.append(("_", timed[-1][2], total * speed))
     phonemes = [(s, a / speed, b / speed) for s, a, b in _merge_silences(timed)]
     features = compute_features(samples, fps=fps)
-    controls = random_controls(rng)
-    motion = synthesize_motion(phonemes, features, controls, rng)
+    controls = random_controls(control_rng)
+    motion = synthesize_motion(phonemes, features, controls, motion_rng)
     info = {
         "text": words,
         "language": language,
@@ -129,14 +139,13 @@ def build(
         work = Path(tempfile.mkdtemp(prefix=".building-", dir=out))
     except OSError as error:
         raise VasaError(f"{out}: cannot write here ({error.strerror})") from None
-    rng = np.random.default_rng(seed)
     started = time.time()
     shards, voices, total_frames, clips_total, pending = [], set(), 0, 0, []
     try:
         with tqdm(total=round(minutes * 60), unit="s", desc="corpus", disable=not progress) as bar:
             seconds = 0.0
             while seconds < minutes * 60:
-                clip = make_clip(rng, fps)
+                clip = make_clip(seed, clips_total + len(pending), fps)
                 pending.append(clip)
                 voices.add(clip.info["voice"])
                 seconds += clip.info["seconds"]

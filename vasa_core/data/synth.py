@@ -107,10 +107,12 @@ def blinks(features: AudioFeatures, rng) -> np.ndarray:
     rate = np.where(features.speech, 0.75, 1.6) * BLINKS_PER_MINUTE / 60.0 / fps
     rate *= BLINKS_PER_MINUTE / 60.0 / fps / max(rate.mean(), 1e-9)  # keep the mean rate
     curve = np.zeros(frames)
+    draws = rng.random(frames)  # one draw per frame, however the loop below goes
+    lengths = rng.uniform(0.1, 0.4, frames) * fps
     t = 0
     while t < frames:
-        if rng.random() < rate[t]:
-            length = rng.uniform(0.1, 0.4) * fps
+        if draws[t] < rate[t]:
+            length = lengths[t]
             closing = length / 3
             for k in range(int(np.ceil(length)) + 1):
                 if t + k >= frames:

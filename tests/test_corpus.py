@@ -1,0 +1,248 @@
+"""The synthetic corpus and video ingestion: timing, lips, blinks, head, emotions, files."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile
+
+from tests.conftest import run_vasa
+from tests.test_cli import assert_one_line_error
+from vasa_core import bench
+from vasa_core.audio import compute_features, load_audio, tts
+from vasa_core.audio.load import to_mono
+from vasa_core.data import corpus, visemes
+from vasa_core.data.ingest import ingest, ingest_video
+from vasa_core.errors import VasaError
+from vasa_core.face import rig
+from vasa_core.motion import schema
+from vasa_core.motion.controls import EMOTIONS
+from vasa_core.render import Renderer
+from vasa_core.render.video import write_video
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("corpus") / "c"
+    corpus.build(folder, minutes=6, seed=3, progress=False)
+    return corpus.load(folder)
+
+
+def clips(shards):
+    for shard in shards:
+        for i, info in enumerate(shard["clips"]):
+            a, b = shard["clip_start"][i], shard["clip_start"][i + 1]
+            yield info, shard["motion"][a:b], shard["speech"][a:b], shard["features"][a:b]
+
+
+def test_manifest_and_shards_describe_each_other(built):
+    manifest, shards = built
+    assert manifest["minutes"] >= 6 and manifest["schema_version"] == schema.SCHEMA_VERSION
+    assert manifest["frames"] == sum(len(s["motion"]) for s in shards)
+    assert len(manifest["voices"]) >= 8
+    for info, motion, speech, features in clips(shards):
+        assert features.shape == (len(motion), 84) and np.isfinite(features).all()
+        assert motion.shape[1] == schema.DIM and len(speech) == len(motion)
+        assert info["phonemes"][-1][2] == pytest.approx(len(motion) / 25, abs=0.04)
+
+
+def test_lips_close_on_bilabials_and_open_vowels_open_most(built):
+    neutral = rig.load_rig().neutral
+    closed = total = 0
+    jaw = {}
+    for info, motion, _, _ in clips(built[1]):
+        for symbol, start, end in info["phonemes"]:
+            frame = min(int((start + end) / 2 * 25), len(motion) - 1)
+            if visemes.kind(symbol) == "bilabial":
+                shape = rig.deform(neutral, motion[frame, schema.DYNAMICS])
+                closed += shape[13, 1] - shape[14, 1] < 0.01  # inner lips together
+                total += 1
+            if visemes.openness(symbol):
+                jaw.setdefault(visemes.openness(symbol), []).append(motion[frame, 6])
+    assert total > 50 and closed / total >= 0.95
+    means = [np.mean(jaw[k]) for k in ("open", "open-mid", "mid", "close")]
+    assert means == sorted(means, reverse=True) and means[0] > means[-1] + 0.2
+
+
+def test_blinks_head_motion_and_emotions(built):
+    blinks = minutes = 0
+    moving_speech, moving_pause, by_emotion = [], [], {e: [] for e in EMOTIONS}
+    for info, motion, speech, _ in clips(built[1]):
+        shut = motion[:, schema.index("blink_left")] > 0.5
+        blinks += np.sum(shut[1:] & ~shut[:-1])
+        minutes += len(motion) / 25 / 60
+        step = np.abs(np.diff(motion[:, :3], axis=0)).mean(axis=1)
+        moving_speech += list(step[speech[1:]])
+        moving_pause += list(step[~speech[1:]])
+        controls = info["controls"]
+        by_emotion[controls["emotion"]].append(motion[:, schema.DYNAMICS].mean(axis=0))
+    assert 10 <= blinks / minutes <= 25
+    assert np.mean(moving_speech) > 1.3 * np.mean(moving_pause)
+    base = np.mean(by_emotion["neutral"], axis=0)
+    named = {
+        "happy": "smile",
+        "sad": "brow_inner_up",
+        "angry": "brow_frown",
+        "surprised": "brow_raise",
+    }
+    for emotion, channel in named.items():
+        shift = np.mean(by_emotion[emotion], axis=0) - base
+        assert shift[schema.DYNAMICS_NAMES.index(channel)] > 0.15, emotion
+
+
+def test_the_same_seed_gives_the_same_corpus(tmp_path):
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        corpus.build(tmp_path / name, minutes=0.3, seed=seed, progress=False)
+    a, b, c = (corpus.load(tmp_path / n)[1][0] for n in "abc")
+    assert a["clips"] == b["clips"]  # texts, voices, controls, phoneme timings
+    assert np.array_equal(a["controls"], b["controls"])
+    mouth = [schema.index(name) for name in visemes.MOUTH]
+    close = np.isclose(a["motion"], b["motion"], atol=0.05)
+    assert close[:, mouth].mean() > 0.99 and close.mean() > 0.98
+    assert a["clips"] != c["clips"]
+
+
+def test_bad_corpus_requests_and_a_failed_build_leave_nothing(tmp_path, monkeypatch):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "keep.txt").write_text("mine")
+    assert_one_line_error(
+        run_vasa("corpus", "--out", str(tmp_path / "full"), "--minutes", "1"), "not empty"
+    )
+    assert_one_line_error(
+        run_vasa("corpus", "--out", str(tmp_path / "x"), "--minutes", "0"), "positive"
+    )
+    calls = {"n": 0}
+    real = corpus.make_clip
+
+    def failing(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] > 3:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(corpus, "SHARD_MINUTES", 0.05)  # so shards were being written
+    monkeypatch.setattr(corpus, "make_clip", failing)
+    with pytest.raises(KeyboardInterrupt):
+        corpus.build(tmp_path / "cut", minutes=5, progress=False)
+    assert list((tmp_path / "cut").iterdir()) == []
+
+
+def test_vasa_corpus_command(tmp_path):
+    result = run_vasa("corpus", "--out", str(tmp_path / "c"), "--minutes", "0.2", "--quiet")
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((tmp_path / "c" / "manifest.json").read_text())
+    assert manifest["clips"] >= 1 and "minutes" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def rendered_talk(tmp_path_factory, latents):
+    """A known motion over the astronaut with a spoken sentence, written as an MP4."""
+    folder = tmp_path_factory.mktemp("talk")
+    speech = tts.synthesize("Hello students, today we animate a face with a voice.")
+    soundfile.write(folder / "talk.wav", speech.samples, speech.rate)
+    face = latents["astronaut"]
+    motion = bench.talking_motion(face.motion, int(speech.seconds * 25))
+    video = write_video(
+        folder / "talk.mp4",
+        Renderer(face, size=512).stream(motion),
+        fps=25,
+        audio=folder / "talk.wav",
+    )
+    return video, motion, to_mono(speech.samples, speech.rate)
+
+
+def test_ingesting_a_rendered_video_gives_back_its_motion_and_audio(rendered_talk):
+    video, motion, samples = rendered_talk
+    got = ingest_video(video)
+    n = min(len(got.motion), len(motion))
+    assert got.valid.all() and n >= len(motion) - 2
+    for name, least in [
+        ("yaw", 0.95),
+        ("pitch", 0.9),
+        ("roll", 0.9),
+        ("jaw_open", 0.7),
+        ("blink_left", 0.8),
+    ]:
+        i = schema.index(name)
+        assert np.corrcoef(motion[:n, i], got.motion[:n, i])[0, 1] > least, name
+    original = compute_features(samples, fps=25)
+    back = compute_features(load_audio(video), fps=25)
+    k = min(original.frames, back.frames)
+    assert np.median(np.abs(original.loudness[:k] - back.loudness[:k])) < 0.5  # dB
+    assert np.corrcoef(original.mel[:k].ravel(), back.mel[:k].ravel())[0, 1] > 0.99
+
+
+def test_vasa_ingest_writes_a_corpus_and_reports_faceless_frames(tmp_path, rendered_talk):
+    import subprocess
+
+    import imageio_ffmpeg
+
+    video = rendered_talk[0]
+    blank = tmp_path / "blank_start.mp4"  # one second of grey before the face
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=512x512:d=1:r=25",
+            "-i",
+            str(video),
+            "-filter_complex",
+            "[0:v][1:v]concat=n=2:v=1[v]",
+            "-map",
+            "[v]",
+            "-map",
+            "1:a",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(blank),
+        ],
+        check=True,
+    )
+    result = run_vasa("ingest", str(video), str(blank), "--out", str(tmp_path / "c"))
+    assert result.returncode == 0, result.stderr
+    assert "25 without a face" in result.stdout
+    manifest, shards = corpus.load(tmp_path / "c")
+    assert manifest["clips"] == 2 and manifest["source"] == "ingested"
+    assert (~shards[0]["valid"]).sum() == 25
+    grey = tmp_path / "grey.mp4"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=128x128:d=1:r=25",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=frequency=300:duration=1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+            str(grey),
+        ],
+        check=True,
+    )
+    with pytest.raises(VasaError, match="no face in any"):
+        ingest([grey], tmp_path / "d")
+    assert not (tmp_path / "d").exists()  # checked before anything was written
+    assert_one_line_error(
+        run_vasa("ingest", str(tmp_path / "none.mp4"), "--out", str(tmp_path / "e")),
+        "no such video",
+    )
