@@ -94,7 +94,14 @@ def test_the_same_seed_gives_the_same_corpus(tmp_path):
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         corpus.build(tmp_path / name, minutes=0.3, seed=seed, progress=False)
     a, b, c = (corpus.load(tmp_path / n)[1][0] for n in "abc")
-    assert a["clips"] == b["clips"]  # texts, voices, controls, phoneme timings
+    for one, two in zip(a["clips"], b["clips"], strict=True):
+        for key in ("text", "voice", "rate", "pitch", "speed", "controls"):
+            assert one[key] == two[key]
+        assert [p[0] for p in one["phonemes"]] == [p[0] for p in two["phonemes"]]
+        # espeak-ng's timings jitter by about a millisecond from call to call
+        assert np.allclose(
+            [p[1:] for p in one["phonemes"]], [p[1:] for p in two["phonemes"]], atol=0.005
+        )
     assert np.array_equal(a["controls"], b["controls"])
     mouth = [schema.index(name) for name in visemes.MOUTH]
     close = np.isclose(a["motion"], b["motion"], atol=0.05)

@@ -11,7 +11,7 @@ On disk, DIR holds shards `shard-0000.npz`, ... and `manifest.json` (seed, voice
 schema version). A shard stores its clips back to back: `features` [N, 84] float16,
 `motion` [N, 22], `speech` [N], `clip_start` [C + 1] (row where each clip starts),
 `controls` [C, 10], and `clips` (JSON: text, voice, phonemes, ...). The same seed gives the
-same corpus. A failed build leaves no shard behind.
+same corpus, up to espeak-ng's own millisecond jitter. A failed build leaves no shard behind.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ def make_clip(seed: int, index: int = 0, fps: float = 25.0, keep_audio: bool = F
     features, and a motion to go with it.
 
     Each part draws from its own random stream, so the text, voice, controls and every
-    random choice are the same in every run. (espeak-ng's voice source jitters a little
-    from call to call, so the audio samples, and what follows the audio's loudness, are
-    reproduced up to that jitter; the timings and the mouth are exact.)
+    random choice are the same in every run. espeak-ng itself jitters a little from call
+    to call (its voice source, and phoneme times by about a millisecond), so audio and
+    timings are reproduced up to that jitter.
     """
     rng, audio_rng, control_rng, motion_rng = (
         np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(4)
