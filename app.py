@@ -41,7 +41,7 @@ LEARN = """
    and head pose from a rigid fit, and an expression rig whose named coefficients are the
    facial dynamics. *Ready: the Analyze tab.*
 2. **Audio features** (`vasa_core.audio`, notebook 02): log-mel, loudness, pitch, voicing per
-   video frame; speech with phoneme timings. *Planned.*
+   video frame; speech with phoneme timings; a synthetic training corpus. *Ready (CLI).*
 3. **Motion diffusion** (`vasa_core.motion`, notebook 03): a transformer that samples pose
    and dynamics from audio, steerable by gaze, distance and emotion. *Schema ready.*
 4. **Decoding** (`vasa_core.render`, notebook 04): warp the portrait to follow the motion:
