@@ -7,6 +7,7 @@ import pytest
 import soundfile
 
 from tests.conftest import run_vasa
+from tests.test_audio import ffmpeg
 from tests.test_cli import assert_one_line_error
 from vasa_core import bench
 from vasa_core.audio import compute_features, load_audio, tts
@@ -180,39 +181,28 @@ def test_ingesting_a_rendered_video_gives_back_its_motion_and_audio(rendered_tal
 
 
 def test_vasa_ingest_writes_a_corpus_and_reports_faceless_frames(tmp_path, rendered_talk):
-    import subprocess
-
-    import imageio_ffmpeg
-
     video = rendered_talk[0]
     blank = tmp_path / "blank_start.mp4"  # one second of grey before the face
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=512x512:d=1:r=25",
-            "-i",
-            str(video),
-            "-filter_complex",
-            "[0:v][1:v]concat=n=2:v=1[v]",
-            "-map",
-            "[v]",
-            "-map",
-            "1:a",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            str(blank),
-        ],
-        check=True,
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=512x512:d=1:r=25",
+        "-i",
+        str(video),
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1[v]",
+        "-map",
+        "[v]",
+        "-map",
+        "1:a",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        str(blank),
     )
     result = run_vasa("ingest", str(video), str(blank), "--out", str(tmp_path / "c"))
     assert result.returncode == 0, result.stderr
@@ -221,30 +211,23 @@ def test_vasa_ingest_writes_a_corpus_and_reports_faceless_frames(tmp_path, rende
     assert manifest["clips"] == 2 and manifest["source"] == "ingested"
     assert (~shards[0]["valid"]).sum() == 25
     grey = tmp_path / "grey.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-v",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=128x128:d=1:r=25",
-            "-f",
-            "lavfi",
-            "-i",
-            "sine=frequency=300:duration=1",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
-            str(grey),
-        ],
-        check=True,
+    ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=128x128:d=1:r=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=300:duration=1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-c:a",
+        "aac",
+        "-shortest",
+        str(grey),
     )
     with pytest.raises(VasaError, match="no face in any"):
         ingest([grey], tmp_path / "d")

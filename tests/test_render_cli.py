@@ -25,6 +25,11 @@ def motion_file(tmp_path, latents):
     return path
 
 
+def render(image: str, motion, out, *extra: str):
+    """`vasa render` as a user runs it."""
+    return run_vasa("render", "--image", image, "--motion", str(motion), "--out", str(out), *extra)
+
+
 def probe(path) -> str:
     result = subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
@@ -39,13 +44,9 @@ def test_render_writes_an_h264_video_with_the_audio(tmp_path, motion_file):
     t = np.arange(int(16000 * FRAMES / 25)) / 16000
     soundfile.write(audio, 0.2 * np.sin(2 * np.pi * 220 * t), 16000)
     out = tmp_path / "talk.mp4"
-    result = run_vasa(
-        "render",
-        "--image",
+    result = render(
         "example:drawn",
-        "--motion",
         str(motion_file),
-        "--out",
         str(out),
         "--size",
         "256",
@@ -63,18 +64,7 @@ def test_render_writes_an_h264_video_with_the_audio(tmp_path, motion_file):
 
 def test_full_portrait_keeps_its_own_size(tmp_path, motion_file):
     out = tmp_path / "full.mp4"
-    result = run_vasa(
-        "render",
-        "--image",
-        "example:grace_hopper",
-        "--motion",
-        str(motion_file),
-        "--out",
-        str(out),
-        "--size",
-        "full",
-        "--quiet",
-    )
+    result = render("example:grace_hopper", str(motion_file), str(out), "--size", "full", "--quiet")
     assert result.returncode == 0, result.stderr
     frames, _ = read_video(out)
     assert frames.shape[1:3] == (600, 512)
@@ -102,16 +92,7 @@ def test_bad_motion_files_give_one_clear_line(tmp_path, motion_file):
     (tmp_path / "plain.txt").write_text("yaw,pitch\n")
     for label, (path, phrase) in cases.items():
         out = tmp_path / f"{label.replace(' ', '_')}.mp4"
-        result = run_vasa(
-            "render",
-            "--image",
-            "example:drawn",
-            "--motion",
-            str(path),
-            "--out",
-            str(out),
-            "--quiet",
-        )
+        result = render("example:drawn", str(path), str(out), "--quiet")
         assert_one_line_error(result, phrase)
         assert not out.exists(), label
 
@@ -121,18 +102,7 @@ def test_out_of_range_values_are_clipped_with_a_warning(tmp_path, motion_file):
     motion[:, schema.index("jaw_open")] = 1.8
     path = _npz(tmp_path / "loud.npz", motion=motion)
     out = tmp_path / "loud.mp4"
-    result = run_vasa(
-        "render",
-        "--image",
-        "example:drawn",
-        "--motion",
-        str(path),
-        "--out",
-        str(out),
-        "--size",
-        "256",
-        "--quiet",
-    )
+    result = render("example:drawn", str(path), str(out), "--size", "256", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "vasa: warning:" in result.stderr and "jaw_open" in result.stderr
     assert out.exists()
@@ -147,17 +117,7 @@ def test_unwritable_outputs_and_bad_audio_fail_before_any_work(tmp_path, motion_
     (tmp_path / "text.wav").write_text("not a sound\n")
     cases.append((tmp_path / "out.mp4", ["--audio", str(tmp_path / "text.wav")], "no audio"))
     for out, extra, phrase in cases:
-        result = run_vasa(
-            "render",
-            "--image",
-            "example:drawn",
-            "--motion",
-            str(motion_file),
-            "--out",
-            str(out),
-            "--quiet",
-            *extra,
-        )
+        result = render("example:drawn", str(motion_file), str(out), "--quiet", *extra)
         assert_one_line_error(result, phrase)
         assert not out.exists()
     assert list(tmp_path.glob("*.mp4")) == [] and list(tmp_path.glob(".vasa-*")) == []

@@ -10,6 +10,7 @@ synthesised from its phoneme timings (synth.py) under random controls.
 On disk, DIR holds shards `shard-0000.npz`, ... and `manifest.json` (seed, voices, sizes,
 schema version). A shard stores its clips back to back: `features` [N, 84] float16,
 `motion` [N, 22], `speech` [N], `clip_start` [C + 1] (row where each clip starts),
+`valid` [N] (all true here; ingested videos mark frames without a face),
 `controls` [C, 10], and `clips` (JSON: text, voice, phonemes, ...). The same seed gives the
 same corpus, up to espeak-ng's own millisecond jitter. A failed build leaves no shard behind.
 """
@@ -48,6 +49,7 @@ class Clip:
     controls: ctl.Controls
     info: dict  # text, voice, phonemes, ...
     samples: np.ndarray | None = None  # the audio, kept for plots and checks
+    valid: np.ndarray | None = None  # [T] bool, for measured motion (ingest); None: all valid
 
 
 def random_controls(rng: np.random.Generator) -> ctl.Controls:
@@ -129,62 +131,81 @@ def build(
     """Write a corpus of at least `minutes` of audio to `out`; returns the manifest path."""
     from tqdm import tqdm
 
-    out = Path(out)
     if minutes <= 0:
         raise VasaError(f"--minutes must be positive, not {minutes}")
-    if out.exists() and any(out.iterdir()):
-        raise VasaError(f"{out}: exists and is not empty; choose a new folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".building-", dir=out))
-    except OSError as error:
-        raise VasaError(f"{out}: cannot write here ({error.strerror})") from None
+    work = start_folder(out)
     started = time.time()
-    shards, voices, total_frames, clips_total, pending = [], set(), 0, 0, []
+    shards, voices, frames, count, pending = [], set(), 0, 0, []
     try:
         with tqdm(total=round(minutes * 60), unit="s", desc="corpus", disable=not progress) as bar:
             seconds = 0.0
-            while seconds < minutes * 60:
-                clip = make_clip(seed, clips_total + len(pending), fps)
-                pending.append(clip)
-                voices.add(clip.info["voice"])
-                seconds += clip.info["seconds"]
-                bar.update(round(seconds) - bar.n)
-                if sum(len(c.motion) for c in pending) / fps >= SHARD_MINUTES * 60:
-                    shards.append(_write_shard(work, len(shards), pending))
-                    total_frames += sum(len(c.motion) for c in pending)
-                    clips_total += len(pending)
+            while seconds < minutes * 60 or pending:
+                if seconds < minutes * 60:
+                    clip = make_clip(seed, count + len(pending), fps)
+                    pending.append(clip)
+                    voices.add(clip.info["voice"])
+                    seconds += clip.info["seconds"]
+                    bar.update(round(seconds) - bar.n)
+                full = sum(len(c.motion) for c in pending) / fps >= SHARD_MINUTES * 60
+                if full or seconds >= minutes * 60:
+                    shards.append(write_shard(work, len(shards), pending))
+                    frames += sum(len(c.motion) for c in pending)
+                    count += len(pending)
                     pending = []
-            if pending:
-                shards.append(_write_shard(work, len(shards), pending))
-                total_frames += sum(len(c.motion) for c in pending)
-                clips_total += len(pending)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "schema_version": schema.SCHEMA_VERSION,
-            "channels": list(schema.NAMES),
-            "controls": ctl.DIM,
-            "emotions": list(ctl.EMOTIONS),
-            "seed": seed,
-            "fps": fps,
-            "minutes": round(total_frames / fps / 60, 3),
-            "frames": total_frames,
-            "clips": clips_total,
-            "shards": shards,
-            "voices": sorted(voices),
-            "feature_dim": 84,
-            "source": "synthetic",
-            "build_seconds": round(time.time() - started, 1),
-        }
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        for name in [*shards, "manifest.json"]:
-            os.replace(work / name, out / name)
-        return out / "manifest.json"
+        return finish_folder(
+            work,
+            out,
+            shards,
+            source="synthetic",
+            seed=seed,
+            fps=fps,
+            minutes=frames / fps / 60,
+            frames=frames,
+            clips=count,
+            voices=sorted(voices),
+            build_seconds=round(time.time() - started, 1),
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _write_shard(folder: Path, index: int, clips: list[Clip]) -> str:
+def start_folder(out: str | os.PathLike) -> Path:
+    """Check that `out` is new or empty and make a hidden work folder inside it.
+
+    Shards are written there and moved into place only with the manifest, at the end, so
+    a build that fails or is interrupted leaves nothing behind (the caller removes it).
+    """
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise VasaError(f"{out}: exists and is not empty; choose a new folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".building-", dir=out))
+    except OSError as error:
+        raise VasaError(f"{out}: cannot write here ({error.strerror})") from None
+
+
+def finish_folder(work: Path, out: str | os.PathLike, shards: list[str], **facts) -> Path:
+    """Write the manifest and move it and the shards from `work` into `out`."""
+    out = Path(out)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "schema_version": schema.SCHEMA_VERSION,
+        "channels": list(schema.NAMES),
+        "controls": ctl.DIM,
+        "emotions": list(ctl.EMOTIONS),
+        "feature_dim": 84,
+        "shards": shards,
+    } | facts
+    manifest["minutes"] = round(manifest["minutes"], 3)
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    for name in [*shards, "manifest.json"]:
+        os.replace(work / name, out / name)
+    return out / "manifest.json"
+
+
+def write_shard(folder: Path, index: int, clips: list[Clip]) -> str:
+    """Clips back to back in one .npz; `valid` marks frames whose motion was measured."""
     name = f"shard-{index:04d}.npz"
     starts = np.cumsum([0] + [len(c.motion) for c in clips])
     clip_info = [
@@ -196,6 +217,9 @@ def _write_shard(folder: Path, index: int, clips: list[Clip]) -> str:
         features=np.concatenate([c.features for c in clips]).astype(np.float16),
         motion=np.concatenate([c.motion for c in clips]).astype(np.float32),
         speech=np.concatenate([c.speech for c in clips]),
+        valid=np.concatenate(
+            [np.ones(len(c.motion), bool) if c.valid is None else c.valid for c in clips]
+        ),
         clip_start=starts.astype(np.int64),
         controls=np.stack([c.controls.vector() for c in clips]),
         clips=np.array(json.dumps(clip_info, ensure_ascii=False)),

@@ -12,33 +12,19 @@ can be measured: the main gaze and the head distance; the emotion is unknown (ne
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from vasa_core.audio import compute_features, load_audio
+from vasa_core.audio import RATE, compute_features, load_audio
+from vasa_core.data.corpus import Clip, finish_folder, start_folder, write_shard
 from vasa_core.errors import VasaError
 from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
 from vasa_core.motion import controls as ctl
 from vasa_core.motion import schema
-
-FORMAT_VERSION = 1
-
-
-@dataclass
-class Ingested:
-    features: np.ndarray  # [T, 84]
-    motion: np.ndarray  # [T, DIM]
-    valid: np.ndarray  # [T] bool: a face was found
-    speech: np.ndarray  # [T] bool
-    controls: ctl.Controls
-    info: dict
 
 
 def read_frames(path: Path):
@@ -55,7 +41,7 @@ def read_frames(path: Path):
     return frames, float(meta["fps"]), meta.get("duration", 0.0)
 
 
-def ingest_video(path: str | os.PathLike, progress: bool = False) -> Ingested:
+def ingest_video(path: str | os.PathLike) -> Clip:
     path = Path(path)
     if not path.is_file():
         raise VasaError(f"{path}: no such video")
@@ -100,11 +86,11 @@ def ingest_video(path: str | os.PathLike, progress: bool = False) -> Ingested:
         "fps": fps,
         "frames": count,
         "faceless_frames": count - len(found),
-        "seconds": len(samples) / 16000,
+        "seconds": len(samples) / RATE,
         "controls": controls.as_dict(),
         "phonemes": [],
     }
-    return Ingested(normalized, schema.check(motion), valid, speech, controls, info)
+    return Clip(normalized, schema.check(motion), speech, controls, info, valid=valid)
 
 
 def _fill_gaps(motion: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -122,43 +108,21 @@ def ingest(videos: list[str | os.PathLike], out: str | os.PathLike) -> tuple[Pat
     if out.exists() and any(out.iterdir()):
         raise VasaError(f"{out}: exists and is not empty; choose a new folder")
     clips = [ingest_video(v) for v in videos]  # everything checked before anything is written
+    work = start_folder(out)
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".building-", dir=out))
-    except OSError as error:
-        raise VasaError(f"{out}: cannot write here ({error.strerror})") from None
-    try:
-        starts = np.cumsum([0] + [len(c.motion) for c in clips])
-        np.savez(
-            work / "shard-0000.npz",
-            features=np.concatenate([c.features for c in clips]).astype(np.float16),
-            motion=np.concatenate([c.motion for c in clips]).astype(np.float32),
-            speech=np.concatenate([c.speech for c in clips]),
-            valid=np.concatenate([c.valid for c in clips]),
-            clip_start=starts.astype(np.int64),
-            controls=np.stack([c.controls.vector() for c in clips]),
-            clips=np.array(json.dumps([c.info for c in clips])),
+        rates = sorted({c.info["fps"] for c in clips})
+        manifest = finish_folder(
+            work,
+            out,
+            [write_shard(work, 0, clips)],
+            source="ingested",
+            seed=None,
+            fps=rates[0] if len(rates) == 1 else rates,
+            minutes=sum(len(c.motion) / c.info["fps"] for c in clips) / 60,
+            frames=sum(len(c.motion) for c in clips),
+            clips=len(clips),
+            voices=[],
         )
-        fps = sorted({c.info["fps"] for c in clips})
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "schema_version": schema.SCHEMA_VERSION,
-            "channels": list(schema.NAMES),
-            "controls": ctl.DIM,
-            "emotions": list(ctl.EMOTIONS),
-            "seed": None,
-            "fps": fps[0] if len(fps) == 1 else fps,
-            "minutes": round(sum(len(c.motion) / c.info["fps"] for c in clips) / 60, 3),
-            "frames": int(starts[-1]),
-            "clips": len(clips),
-            "shards": ["shard-0000.npz"],
-            "voices": [],
-            "feature_dim": 84,
-            "source": "ingested",
-        }
-        (work / "manifest.json").write_text(json.dumps(manifest, indent=2))
-        for name in ("shard-0000.npz", "manifest.json"):
-            os.replace(work / name, out / name)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report = [
@@ -166,4 +130,4 @@ def ingest(videos: list[str | os.PathLike], out: str | os.PathLike) -> tuple[Pat
         f"{c.info['faceless_frames']} without a face (kept, marked invalid)"
         for c in clips
     ]
-    return out / "manifest.json", report
+    return manifest, report
