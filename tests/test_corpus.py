@@ -104,9 +104,12 @@ def test_the_same_seed_gives_the_same_corpus(tmp_path):
             [p[1:] for p in one["phonemes"]], [p[1:] for p in two["phonemes"]], atol=0.005
         )
     assert np.array_equal(a["controls"], b["controls"])
-    mouth = [schema.index(name) for name in visemes.MOUTH]
-    close = np.isclose(a["motion"], b["motion"], atol=0.05)
-    assert close[:, mouth].mean() > 0.99 and close.mean() > 0.98
+    # The motion follows the (slightly jittered) audio's loudness, so it matches closely
+    # rather than bit for bit.
+    for channel in range(schema.DIM):
+        one, two = a["motion"][:, channel], b["motion"][:, channel]
+        if one.std() > 0:
+            assert np.corrcoef(one, two)[0, 1] > 0.98, schema.NAMES[channel]
     assert a["clips"] != c["clips"]
 
 
