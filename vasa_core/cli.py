@@ -177,6 +177,26 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     print(f"corpus written to {manifest.parent}")
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    from vasa_core.motion.model import Config
+    from vasa_core.motion.train import train
+
+    config = Config(width=args.width, layers=args.layers)
+    out = train(
+        args.data,
+        args.out,
+        steps=args.steps,
+        batch_size=args.batch,
+        lr=args.lr,
+        seed=args.seed,
+        resume=args.resume,
+        config=config,
+        val_every=args.val_every,
+        progress=not args.quiet,
+    )
+    print(f"checkpoint written to {out}")
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     from vasa_core.motion import schema
 
@@ -249,6 +269,20 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("videos", nargs="+", help="mp4, mov or webm files with sound")
     ingest.add_argument("--out", required=True, metavar="DIR", help="a new or empty folder")
     ingest.set_defaults(run=cmd_ingest)
+
+    train = verbs.add_parser("train", help="train the motion generator on a corpus")
+    train.add_argument("--data", required=True, metavar="DIR", help="a corpus folder")
+    train.add_argument("--out", required=True, metavar="CKPT.safetensors")
+    train.add_argument("--steps", type=int, default=6000)
+    train.add_argument("--batch", type=int, default=32)
+    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--width", type=int, default=128)
+    train.add_argument("--layers", type=int, default=3)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--val-every", type=int, default=250)
+    train.add_argument("--resume", action="store_true", help="continue from CKPT.train.pt")
+    train.add_argument("--quiet", action="store_true")
+    train.set_defaults(run=cmd_train)
 
     schema = verbs.add_parser("schema", help="the channels of the motion latent")
     schema.add_argument("--json", action="store_true")

@@ -1,0 +1,160 @@
+"""Stage 3 machinery: the denoiser, the sampler, training, checkpoints, windows, metrics."""
+
+import numpy as np
+import pytest
+import torch
+
+from vasa_core.audio import compute_features
+from vasa_core.data import corpus
+from vasa_core.errors import VasaError
+from vasa_core.eval import metrics
+from vasa_core.motion import diffusion, schema
+from vasa_core.motion.baseline import baseline_motion
+from vasa_core.motion.checkpoint import load_checkpoint, save_checkpoint
+from vasa_core.motion.controls import Controls
+from vasa_core.motion.generator import MotionGenerator
+from vasa_core.motion.model import Config, MotionDenoiser
+from vasa_core.motion.train import train
+
+TINY = Config(window=20, context=4, width=32, layers=1, heads=2)
+
+
+def inputs(batch=3, config=TINY, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    w, p = config.window, config.context
+    yes = torch.ones(batch, dtype=torch.bool)
+    return dict(
+        x_t=torch.randn(batch, w, schema.DIM, generator=g),
+        t=torch.rand(batch, generator=g),
+        audio=torch.randn(batch, w, 84, generator=g),
+        controls=torch.randn(batch, 10, generator=g),
+        context_motion=torch.randn(batch, p, schema.DIM, generator=g),
+        context_audio=torch.randn(batch, p, 84, generator=g),
+        keep_audio=yes,
+        keep_controls=yes,
+        keep_context=yes,
+    )
+
+
+def test_the_denoiser_predicts_a_window_and_hears_each_condition():
+    model = MotionDenoiser(TINY).eval()
+    x = inputs()
+    out = model(**x)
+    assert out.shape == (3, TINY.window, schema.DIM)
+    no = torch.zeros(3, dtype=torch.bool)
+    for name in ("keep_audio", "keep_controls", "keep_context"):
+        assert not torch.allclose(model(**(x | {name: no})), out), name
+    assert not torch.allclose(model(**(x | {"audio": x["audio"] + 1})), out)
+
+
+def test_sampling_is_deterministic_and_guidance_zero_changes_nothing():
+    model = MotionDenoiser(TINY).eval()
+    x = inputs(batch=1)
+
+    def denoise(x_t, t, keep):
+        flags = {f"keep_{k}": torch.tensor([v]) for k, v in keep.items()}
+        return model(
+            x_t, t, x["audio"], x["controls"], x["context_motion"], x["context_audio"], **flags
+        )
+
+    shape = (1, TINY.window, schema.DIM)
+    a = diffusion.sample(denoise, shape, steps=5, generator=torch.Generator().manual_seed(1))
+    b = diffusion.sample(denoise, shape, steps=5, generator=torch.Generator().manual_seed(1))
+    c = diffusion.sample(denoise, shape, steps=5, generator=torch.Generator().manual_seed(2))
+    d = diffusion.sample(
+        denoise, shape, steps=5, guidance={"audio": 0.0}, generator=torch.Generator().manual_seed(1)
+    )
+    e = diffusion.sample(
+        denoise, shape, steps=5, guidance={"audio": 2.0}, generator=torch.Generator().manual_seed(1)
+    )
+    assert torch.equal(a, b) and torch.equal(a, d)
+    assert not torch.allclose(a, c) and not torch.allclose(a, e)
+
+
+def test_noising_reaches_pure_noise_and_keeps_the_signal_at_t0():
+    x0 = torch.randn(2, 5, schema.DIM)
+    noise = torch.randn_like(x0)
+    assert torch.allclose(diffusion.noisy(x0, torch.zeros(2), noise), x0, atol=1e-3)
+    assert torch.allclose(diffusion.noisy(x0, torch.ones(2), noise), noise, atol=2e-2)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("train")
+    corpus.build(folder / "c", minutes=0.5, seed=4, progress=False)
+    out = train(
+        folder / "c",
+        folder / "m.safetensors",
+        steps=30,
+        batch_size=4,
+        config=TINY,
+        val_every=10,
+        progress=False,
+    )
+    return folder, out
+
+
+def test_training_writes_a_checkpoint_that_loads_and_resumes(tiny_model):
+    folder, path = tiny_model
+    model, mean, std, info = load_checkpoint(path)
+    assert model.config == TINY and mean.shape == (schema.DIM,) and (std > 0).all()
+    assert info["steps"] == 30 and len(info["history"]) == 3
+    assert all(np.isfinite(h["val_loss"]) for h in info["history"])
+    train(
+        folder / "c",
+        path,
+        steps=40,
+        batch_size=4,
+        config=TINY,
+        val_every=10,
+        progress=False,
+        resume=True,
+    )
+    assert load_checkpoint(path)[3]["steps"] == 40
+
+
+def test_bad_checkpoints_are_refused(tmp_path, tiny_model):
+    (tmp_path / "junk.safetensors").write_bytes(b"not a checkpoint")
+    with pytest.raises(VasaError, match="not a motion checkpoint"):
+        load_checkpoint(tmp_path / "junk.safetensors")
+    with pytest.raises(VasaError, match="no such checkpoint"):
+        load_checkpoint(tmp_path / "missing.safetensors")
+    model, mean, std, _ = load_checkpoint(tiny_model[1])
+    old = tmp_path / "old.safetensors"
+    save_checkpoint(old, model, mean, std, {})
+    from safetensors.torch import load_file, save_file
+
+    save_file(load_file(str(old)), str(old), metadata={"schema_version": "0"})
+    with pytest.raises(VasaError, match="schema"):
+        load_checkpoint(old)
+
+
+def test_any_length_in_windows_and_streaming_gives_the_same_motion(tiny_model):
+    generator = MotionGenerator(tiny_model[1])
+    clip = corpus.make_clip(9, 0, keep_audio=True)
+    features = compute_features(clip.samples)
+    rows = features.normalized()
+    whole = generator.generate(features, seed=3, steps=4)
+    assert whole.shape == (features.frames, schema.DIM)
+    assert np.all(whole >= schema.LOW) and np.all(whole <= schema.HIGH)
+    chunks = [rows[i : i + 7] for i in range(0, len(rows), 7)]
+    streamed = np.stack(list(generator.stream(chunks, seed=3, steps=4)))
+    assert np.allclose(streamed, whole, atol=1e-5)
+    assert len(list(generator.stream([rows[:3]], steps=2))) == 3
+    other = generator.generate(features, seed=4, steps=4)
+    assert not np.allclose(other, whole)
+    sad = generator.generate(features, Controls(emotion="sad", intensity=1.0), seed=3, steps=4)
+    assert not np.allclose(sad, whole)
+
+
+def test_lip_sync_metrics_find_the_offset_and_the_baseline_follows_loudness():
+    clip = corpus.make_clip(2, 1, keep_audio=True)
+    features = compute_features(clip.samples)
+    base = baseline_motion(features)
+    sync = metrics.lip_sync(base, features)
+    assert sync["correlation"] > 0.8 and sync["offset"] == 0
+    late = np.roll(base, 2, axis=0)  # the mouth two frames behind the voice
+    assert metrics.lip_sync(late, features)["offset"] == 2
+    summary = metrics.summary(clip.motion, features)
+    assert 0 < summary["blinks_per_minute"] < 60 and summary["delta_p"] > 0
+    assert metrics.head_motion(base)["delta_p"] == 0

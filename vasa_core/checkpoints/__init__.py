@@ -1,0 +1,1 @@
+"""Trained weights that ship with the kit (see MODEL_CARD.md)."""

@@ -1,0 +1,1 @@
+"""Metrics on motion sequences (and, through Face Mesh, on any talking-face video)."""

@@ -1,0 +1,124 @@
+"""The motion generator at work: audio features + controls -> motion, for any length.
+
+Audio is cut into windows of W frames. Each window is sampled by the diffusion model
+(few DDIM steps) while it sees the last P frames of motion (and audio) generated before
+it, so windows join smoothly and memory does not grow with length. `stream` does the same
+with audio that arrives in chunks, yielding motion frames as soon as a window is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import torch
+
+from vasa_core.audio.features import AudioFeatures
+from vasa_core.motion import diffusion, schema
+from vasa_core.motion.checkpoint import load_checkpoint
+from vasa_core.motion.controls import Controls
+
+DEFAULT_GUIDANCE = {"audio": 0.5, "controls": 1.0}
+
+
+class MotionGenerator:
+    def __init__(self, checkpoint=None, device=None):
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.model, self.mean, self.std, self.training = load_checkpoint(checkpoint, self.device)
+        self.window = self.model.config.window
+        self.context = self.model.config.context
+
+    def _window(
+        self,
+        audio,
+        context_motion,
+        context_audio,
+        controls,
+        has_context,
+        steps,
+        guidance,
+        generator,
+    ) -> np.ndarray:
+        """One window: audio [W, 84] -> motion [W, DIM] (schema units)."""
+        device = self.device
+
+        def tensor(x):
+            return torch.as_tensor(np.asarray(x, np.float32), device=device)[None]
+
+        audio_t, controls_t = tensor(audio), tensor(controls)
+        ctx_m = tensor((context_motion - self.mean) / self.std)
+        ctx_a = tensor(context_audio)
+        present = torch.ones(1, dtype=torch.bool, device=device)
+
+        def denoise(x_t, t, keep):
+            return self.model(
+                x_t,
+                t,
+                audio_t,
+                controls_t,
+                ctx_m,
+                ctx_a,
+                present & keep["audio"],
+                present & keep["controls"],
+                present & (keep["context"] and has_context),
+            )
+
+        with torch.inference_mode():
+            x0 = diffusion.sample(
+                denoise,
+                (1, self.window, schema.DIM),
+                steps=steps,
+                guidance=guidance,
+                generator=generator,
+                device=device,
+            )
+        return x0[0].cpu().numpy() * self.std + self.mean
+
+    def stream(
+        self,
+        chunks: Iterable[np.ndarray],
+        controls: Controls = Controls(),  # noqa: B008 (frozen dataclass)
+        seed: int = 0,
+        steps: int = 10,
+        guidance: dict[str, float] | None = None,
+    ) -> Iterator[np.ndarray]:
+        """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks."""
+        guidance = DEFAULT_GUIDANCE if guidance is None else guidance
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        pending = np.zeros((0, 84), np.float32)
+        context_m = np.tile(schema.neutral(), (self.context, 1))
+        context_a = np.zeros((self.context, 84), np.float32)
+        has_context = False
+        vector = controls.vector()
+
+        def run(audio, count):
+            nonlocal context_m, context_a, has_context
+            padded = np.pad(audio, ((0, self.window - len(audio)), (0, 0)))
+            motion = self._window(
+                padded, context_m, context_a, vector, has_context, steps, guidance, generator
+            )[:count]
+            motion = np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
+            both_m = np.concatenate([context_m, motion])[-self.context :]
+            both_a = np.concatenate([context_a, audio[:count]])[-self.context :]
+            context_m, context_a, has_context = both_m, both_a, True
+            return motion
+
+        for chunk in chunks:
+            pending = np.concatenate([pending, np.asarray(chunk, np.float32)])
+            while len(pending) >= self.window:
+                yield from run(pending[: self.window], self.window)
+                pending = pending[self.window :]
+        if len(pending):
+            yield from run(pending, len(pending))
+
+    def generate(
+        self,
+        features: AudioFeatures,
+        controls: Controls = Controls(),  # noqa: B008
+        seed: int = 0,
+        steps: int = 10,
+        guidance: dict[str, float] | None = None,
+    ) -> np.ndarray:
+        """Motion [T, DIM] for a whole clip's features (normalised over the whole clip)."""
+        rows = features.normalized()
+        return np.stack(list(self.stream([rows], controls, seed, steps, guidance)))
