@@ -43,7 +43,8 @@ LEARN = """
 2. **Audio features** (`vasa_core.audio`, notebook 02): log-mel, loudness, pitch, voicing per
    video frame; speech with phoneme timings; a synthetic training corpus. *Ready (CLI).*
 3. **Motion diffusion** (`vasa_core.motion`, notebook 03): a transformer that samples pose
-   and dynamics from audio, steerable by gaze, distance and emotion. *Schema ready.*
+   and dynamics from audio, steerable by gaze, distance and emotion. *Trained (Python API;
+   the Generate tab comes with the pipeline).*
 4. **Decoding** (`vasa_core.render`, notebook 04): warp the portrait to follow the motion:
    a mesh warp, the mouth's inside, eyes that blink and look around. *Ready: the Edit tab.*
 

@@ -158,3 +158,21 @@ def test_lip_sync_metrics_find_the_offset_and_the_baseline_follows_loudness():
     summary = metrics.summary(clip.motion, features)
     assert 0 < summary["blinks_per_minute"] < 60 and summary["delta_p"] > 0
     assert metrics.head_motion(base)["delta_p"] == 0
+
+
+def test_the_shipped_checkpoint_loads_with_this_code_and_schema_and_listens():
+    """The checkpoint in vasa_core/checkpoints/ (see its MODEL_CARD.md) still fits the code:
+    it loads, and on a held-out voice its mouth follows the speech and rests in pauses."""
+    generator = MotionGenerator()
+    assert generator.training["steps"] >= 10000
+    clip = next(
+        c
+        for i in range(100)
+        if "+m5" in (c := corpus.make_clip(99, i, keep_audio=True)).info["voice"]
+    )
+    features = compute_features(clip.samples)
+    motion = generator.generate(features, clip.controls, seed=0)
+    sync = metrics.lip_sync(motion, features)
+    assert sync["correlation"] > 0.3 and abs(sync["offset"]) <= 1
+    opening = metrics.mouth_opening(motion)
+    assert opening[features.speech].mean() > 3 * opening[~features.speech].mean()

@@ -36,8 +36,13 @@ def sample(
     guidance: dict[str, float] | None = None,
     generator: torch.Generator | None = None,
     device=None,
+    guided: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`."""
+    """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`.
+
+    `guided` [DIM] (0/1) limits guidance to some channels; the rest keep the plain
+    conditional prediction.
+    """
     guidance = {k: v for k, v in (guidance or {}).items() if v}
     x = torch.randn(shape, generator=generator, device=device)
     times = torch.linspace(1.0, 0.0, steps + 1, device=device)
@@ -51,7 +56,7 @@ def sample(
             total = x0 * (1 + sum(guidance.values()))
             for name, weight in guidance.items():
                 total = total - weight * denoise(x, tt, everything | {name: False})
-            x0 = total
+            x0 = total if guided is None else x0 + guided * (total - x0)
         a, a_next = alpha_bar(t).clamp(1e-5, 1.0), alpha_bar(t_next).clamp(1e-5, 1.0)
         eps = (x - a.sqrt() * x0) / (1 - a).sqrt().clamp(min=1e-4)
         x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps if i < steps - 1 else x0

@@ -12,13 +12,23 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter1d
 
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.motion import diffusion, schema
 from vasa_core.motion.checkpoint import load_checkpoint
 from vasa_core.motion.controls import Controls
 
-DEFAULT_GUIDANCE = {"audio": 0.5, "controls": 1.0}
+DEFAULT_GUIDANCE = {"audio": 2.5, "controls": 1.0}  # measured: benchmarks/motion_eval.py
+# Guidance sharpens what the audio and controls decide (mouth, blinks, expression) but
+# also shrinks what they leave free (the head wanders on its own): it is applied to the
+# dynamics only. The head and gaze are then smoothed over about 60 ms, removing the
+# frame-to-frame jitter a 10-step sampler leaves; mouth and blinks are left sharp.
+GUIDED = np.array([c.group == "dynamics" for c in schema.CHANNELS], np.float32)
+SMOOTHED = [
+    schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale", "gaze_yaw", "gaze_pitch")
+]
+SMOOTH_FRAMES = 1.5
 
 
 class MotionGenerator:
@@ -71,6 +81,7 @@ class MotionGenerator:
                 guidance=guidance,
                 generator=generator,
                 device=device,
+                guided=torch.as_tensor(GUIDED, device=device),
             )
         return x0[0].cpu().numpy() * self.std + self.mean
 
@@ -97,6 +108,10 @@ class MotionGenerator:
             motion = self._window(
                 padded, context_m, context_a, vector, has_context, steps, guidance, generator
             )[:count]
+            # Smooth head and gaze through the join with what came before.
+            joined = np.concatenate([context_m, motion]) if has_context else motion
+            smooth = gaussian_filter1d(joined[:, SMOOTHED], SMOOTH_FRAMES, axis=0, mode="nearest")
+            motion[:, SMOOTHED] = smooth[-len(motion) :]
             motion = np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
             both_m = np.concatenate([context_m, motion])[-self.context :]
             both_a = np.concatenate([context_a, audio[:count]])[-self.context :]

@@ -227,7 +227,7 @@ def train(
                     "seconds": round(time.time() - started, 1),
                 }
             )
-            bar.set_postfix(loss=f"{float(loss):.3f}", val=f"{val:.3f}")
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", val=f"{val:.3f}")
             if rank == 0:
                 torch.save(
                     {

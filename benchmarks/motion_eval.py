@@ -1,0 +1,138 @@
+"""Evaluate a motion checkpoint on voices and sentences it never saw, against the corpus's
+own motion and the rule-based baseline.
+
+    .venv/bin/python benchmarks/motion_eval.py [--checkpoint CKPT] [--clips 30] [--json]
+
+Eval clips come from a corpus seed never used for training (99), keeping only the voices
+held out of training (`vasa_core.motion.train.HELD_OUT_VOICE_MARKS`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+
+from vasa_core.audio import compute_features
+from vasa_core.data import corpus, visemes
+from vasa_core.eval import metrics
+from vasa_core.motion import schema
+from vasa_core.motion.baseline import baseline_motion
+from vasa_core.motion.controls import Controls
+from vasa_core.motion.generator import MotionGenerator
+from vasa_core.motion.train import held_out
+
+EVAL_SEED = 99
+
+
+def eval_clips(count: int):
+    index = 0
+    while count > 0:
+        clip = corpus.make_clip(EVAL_SEED, index, keep_audio=True)
+        index += 1
+        if held_out(clip.info["voice"]):
+            count -= 1
+            yield clip
+
+
+def bilabial_closed(motion, phonemes, fps) -> tuple[int, int]:
+    centres = [(a + b) / 2 for s, a, b in phonemes if visemes.kind(s) == "bilabial"]
+    frames = [min(int(c * fps), len(motion) - 1) for c in centres]
+    return sum(motion[f, schema.index("jaw_open")] < 0.1 for f in frames), len(frames)
+
+
+def join_jump(motion, window: int) -> float:
+    """Mean |velocity| of mouth and pose at window joins divided by elsewhere."""
+    key = [schema.index(n) for n in ("yaw", "pitch", "roll", "jaw_open")]
+    speed = np.abs(np.diff(motion[:, key], axis=0)).mean(axis=1)
+    joins = np.arange(window - 1, len(speed), window)
+    others = np.setdiff1d(np.arange(len(speed)), joins)
+    return float(speed[joins].mean() / (speed[others].mean() + 1e-9)) if len(joins) else 1.0
+
+
+def evaluate(checkpoint=None, clips: int = 30, steps: int = 10) -> dict:
+    generator = MotionGenerator(checkpoint)
+    rows = {"truth": [], "model": [], "baseline": []}
+    closed = {"truth": [0, 0], "model": [0, 0], "baseline": [0, 0]}
+    extra = {
+        "gaze_error": [],
+        "distance_error": [],
+        "happy_smile_shift": [],
+        "join_ratio": [],
+        "seed_yaw_corr": [],
+        "seed_sync_diff": [],
+    }
+    for clip in eval_clips(clips):
+        features = compute_features(clip.samples)
+        controls = clip.controls
+        motions = {
+            "truth": clip.motion,
+            "model": generator.generate(features, controls, 0, steps),
+            "baseline": baseline_motion(features),
+        }
+        for name, motion in motions.items():
+            rows[name].append(metrics.summary(motion, features))
+            got, total = bilabial_closed(motion, clip.info["phonemes"], features.fps)
+            closed[name][0] += got
+            closed[name][1] += total
+        model = motions["model"]
+        gaze = model[:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]].mean(axis=0)
+        extra["gaze_error"].append(
+            float(np.abs(gaze - [controls.gaze_yaw, controls.gaze_pitch]).max())
+        )
+        extra["distance_error"].append(
+            float(abs(model[:, schema.index("scale")].mean() / controls.distance - 1))
+        )
+        neutral = generator.generate(
+            features, Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance), 0, steps
+        )
+        happy = generator.generate(
+            features,
+            Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance, "happy", 1.0),
+            0,
+            steps,
+        )
+        extra["happy_smile_shift"].append(float((happy - neutral)[:, schema.index("smile")].mean()))
+        extra["join_ratio"].append(join_jump(model, generator.window))
+        other = generator.generate(features, controls, 1, steps)
+        extra["seed_yaw_corr"].append(float(np.corrcoef(model[:, 0], other[:, 0])[0, 1]))
+        extra["seed_sync_diff"].append(
+            abs(
+                metrics.summary(other, features)["lip_sync_correlation"]
+                - rows["model"][-1]["lip_sync_correlation"]
+            )
+        )
+    report = {}
+    for name, values in rows.items():
+        report[name] = {k: round(float(np.nanmean([v[k] for v in values])), 3) for k in values[0]}
+        report[name]["abs_av_offset"] = round(
+            float(np.mean([abs(v["av_offset_frames"]) for v in values])), 2
+        )
+        report[name]["bilabial_closed"] = round(closed[name][0] / max(closed[name][1], 1), 3)
+    report["controls"] = {k: round(float(np.nanmean(v)), 3) for k, v in extra.items()}
+    report["clips"] = clips
+    report["training"] = generator.training.get("steps")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--checkpoint")
+    parser.add_argument("--clips", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    report = evaluate(args.checkpoint, args.clips, args.steps)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    keys = list(report["truth"])
+    print(f"{'':10}" + "".join(f"{k[:14]:>16}" for k in keys))
+    for name in ("truth", "model", "baseline"):
+        print(f"{name:10}" + "".join(f"{report[name][k]:>16.3f}" for k in keys))
+    print("controls and seeds:", report["controls"])
+
+
+if __name__ == "__main__":
+    main()
