@@ -22,27 +22,14 @@ import numpy as np
 import torch
 
 from vasa_core.data import corpus as corpus_io
+from vasa_core.data import visemes
 from vasa_core.errors import VasaError
 from vasa_core.motion import diffusion, schema
 from vasa_core.motion.model import Config, MotionDenoiser
 
 HELD_OUT_VOICE_MARKS = ("+m5", "en-us-nyc")  # voices never seen in training
 DROP = {"audio": 0.1, "controls": 0.1, "context": 0.5}
-MOUTH_AND_POSE = [
-    schema.index(n)
-    for n in (
-        "yaw",
-        "pitch",
-        "roll",
-        "jaw_open",
-        "mouth_round",
-        "mouth_wide",
-        "lip_press",
-        "lower_lip_tuck",
-        "upper_lip_raise",
-        "lower_lip_depress",
-    )
-]
+MOUTH_AND_POSE = [schema.index(n) for n in ("yaw", "pitch", "roll", *visemes.MOUTH)]
 
 
 @dataclass
