@@ -138,10 +138,3 @@ FACE_OVAL = (
     67,
     109,
 )
-
-
-def mirror_pairs() -> np.ndarray:
-    """For each landmark, the index of its left-right partner (itself on the midline)."""
-    from vasa_core.face.template import load_template
-
-    return load_template().mirror
