@@ -17,6 +17,7 @@ import numpy as np
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
+from vasa_core.motion import generator as gen_module
 from vasa_core.motion import schema
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.controls import Controls
@@ -43,7 +44,8 @@ def bilabial_closed(motion, phonemes, fps) -> tuple[int, int]:
 
 
 def join_jump(motion, window: int) -> float:
-    """Mean |velocity| of mouth and pose at window joins divided by elsewhere."""
+    """Mean |velocity| of mouth and pose where one window hands over to the next, divided
+    by elsewhere (windows advance by `window` frames)."""
     key = [schema.index(n) for n in ("yaw", "pitch", "roll", "jaw_open")]
     speed = np.abs(np.diff(motion[:, key], axis=0)).mean(axis=1)
     joins = np.arange(window - 1, len(speed), window)
@@ -94,7 +96,8 @@ def evaluate(checkpoint=None, clips: int = 30, steps: int = 10) -> dict:
             steps,
         )
         extra["happy_smile_shift"].append(float((happy - neutral)[:, schema.index("smile")].mean()))
-        extra["join_ratio"].append(join_jump(model, generator.window))
+        stride = generator.window - min(gen_module.OVERLAP, generator.window // 2)
+        extra["join_ratio"].append(join_jump(model, stride))
         other = generator.generate(features, controls, 1, steps)
         extra["seed_yaw_corr"].append(float(np.corrcoef(model[:, 0], other[:, 0])[0, 1]))
         extra["seed_sync_diff"].append(

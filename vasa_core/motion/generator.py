@@ -1,8 +1,9 @@
 """The motion generator at work: audio features + controls -> motion, for any length.
 
-Audio is cut into windows of W frames. Each window is sampled by the diffusion model
-(few DDIM steps) while it sees the last P frames of motion (and audio) generated before
-it, so windows join smoothly and memory does not grow with length. `stream` does the same
+Audio is cut into windows of W frames that overlap by a few. Each window is sampled by the
+diffusion model (few DDIM steps) while it sees the last P frames of motion (and audio)
+before it, and is cross-faded into the previous window over the overlap, so windows join
+smoothly and memory does not grow with length. `stream` does the same
 with audio that arrives in chunks, yielding motion frames as soon as a window is done.
 """
 
@@ -29,6 +30,7 @@ SMOOTHED = [
     schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale", "gaze_yaw", "gaze_pitch")
 ]
 SMOOTH_FRAMES = 1.5
+OVERLAP = 10  # frames each window shares with the one before (cross-faded)
 
 
 class MotionGenerator:
@@ -93,38 +95,52 @@ class MotionGenerator:
         steps: int = 10,
         guidance: dict[str, float] | None = None,
     ) -> Iterator[np.ndarray]:
-        """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks."""
+        """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks.
+
+        Windows overlap by OVERLAP frames: each window is sampled again over the last
+        frames of the one before and the two are cross-faded there, so joins are smooth.
+        """
         guidance = DEFAULT_GUIDANCE if guidance is None else guidance
         generator = torch.Generator(device=self.device).manual_seed(seed)
-        pending = np.zeros((0, 84), np.float32)
+        overlap = min(OVERLAP, self.window // 2)
+        stride = self.window - overlap
+        buffer = np.zeros((0, 84), np.float32)  # audio from the first frame not yet final
+        held = np.zeros((0, schema.DIM), np.float32)  # provisional motion for those frames
         context_m = np.tile(schema.neutral(), (self.context, 1))
         context_a = np.zeros((self.context, 84), np.float32)
         has_context = False
         vector = controls.vector()
 
-        def run(audio, count):
-            nonlocal context_m, context_a, has_context
+        def run(audio):
             padded = np.pad(audio, ((0, self.window - len(audio)), (0, 0)))
             motion = self._window(
                 padded, context_m, context_a, vector, has_context, steps, guidance, generator
-            )[:count]
+            )[: len(audio)]
+            fade = np.linspace(0, 1, len(held) + 2)[1:-1, None]
+            motion[: len(held)] = held * (1 - fade) + motion[: len(held)] * fade
             # Smooth head and gaze through the join with what came before.
             joined = np.concatenate([context_m, motion]) if has_context else motion
             smooth = gaussian_filter1d(joined[:, SMOOTHED], SMOOTH_FRAMES, axis=0, mode="nearest")
             motion[:, SMOOTHED] = smooth[-len(motion) :]
-            motion = np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
-            both_m = np.concatenate([context_m, motion])[-self.context :]
-            both_a = np.concatenate([context_a, audio[:count]])[-self.context :]
-            context_m, context_a, has_context = both_m, both_a, True
-            return motion
+            return np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
+
+        def settle(motion, audio):
+            nonlocal context_m, context_a, has_context
+            context_m = np.concatenate([context_m, motion])[-self.context :]
+            context_a = np.concatenate([context_a, audio])[-self.context :]
+            has_context = True
 
         for chunk in chunks:
-            pending = np.concatenate([pending, np.asarray(chunk, np.float32)])
-            while len(pending) >= self.window:
-                yield from run(pending[: self.window], self.window)
-                pending = pending[self.window :]
-        if len(pending):
-            yield from run(pending, len(pending))
+            buffer = np.concatenate([buffer, np.asarray(chunk, np.float32)])
+            while len(buffer) >= self.window:
+                motion = run(buffer[: self.window])
+                yield from motion[:stride]
+                settle(motion[:stride], buffer[:stride])
+                held, buffer = motion[stride:], buffer[stride:]
+        if len(buffer) > len(held):
+            yield from run(buffer)
+        else:
+            yield from held[: len(buffer)]
 
     def generate(
         self,
