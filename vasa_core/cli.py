@@ -106,6 +106,36 @@ def cmd_render(args: argparse.Namespace) -> None:
     print(f"{out}: {len(motion)} frames, {width}x{height} at {fps:g} fps")
 
 
+def cmd_generate(args: argparse.Namespace) -> None:
+    from vasa_core.motion.controls import Controls
+    from vasa_core.pipeline import Pipeline
+
+    controls = Controls(
+        gaze_yaw=args.gaze_yaw,
+        gaze_pitch=args.gaze_pitch,
+        distance=args.distance,
+        emotion=args.emotion,
+        intensity=args.intensity if args.emotion != "neutral" else 0.0,
+        motion=args.motion,
+    )
+    image, _ = _read_portrait(args.image)
+    out = Pipeline().generate(
+        image,
+        args.out,
+        audio=args.audio,
+        text=args.text,
+        voice=args.voice,
+        controls=controls,
+        seed=args.seed,
+        steps=args.steps,
+        size=None if args.size == "full" else int(args.size),
+        fps=args.fps,
+        mark=not args.no_mark,
+        progress=not args.quiet,
+    )
+    print(f"{out}: written")
+
+
 def cmd_bench(args: argparse.Namespace) -> None:
     from vasa_core import bench
 
@@ -234,6 +264,33 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("--audio", help="audio file to mux into the video")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(run=cmd_render)
+
+    generate = verbs.add_parser("generate", help="a portrait and a voice in, a talking face out")
+    generate.add_argument("--image", required=True, help="portrait, or example:NAME")
+    voice_in = generate.add_mutually_exclusive_group(required=True)
+    voice_in.add_argument("--audio", help="speech or song: wav, mp3, m4a, or a video's sound")
+    voice_in.add_argument("--text", help="text to speak (espeak-ng)")
+    generate.add_argument("--voice", default="en-us", help="voice for --text")
+    generate.add_argument("--out", required=True, metavar="V.mp4")
+    generate.add_argument(
+        "--emotion", default="neutral", choices=["neutral", "happy", "sad", "angry", "surprised"]
+    )
+    generate.add_argument("--intensity", type=float, default=0.7, help="emotion, 0-1")
+    generate.add_argument("--gaze-yaw", type=float, default=0.0, help="main gaze, degrees")
+    generate.add_argument("--gaze-pitch", type=float, default=0.0, help="main gaze, degrees")
+    generate.add_argument("--distance", type=float, default=1.0, help="head size, 0.6-1.6")
+    generate.add_argument("--motion", type=float, default=1.0, help="head motion, 0-2")
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--steps", type=int, default=10, help="diffusion steps")
+    generate.add_argument("--size", choices=["256", "512", "full"], default="512")
+    generate.add_argument("--fps", type=float, default=25.0)
+    generate.add_argument(
+        "--no-mark",
+        action="store_true",
+        help="leave out the visible AI-generated mark (keep the consent)",
+    )
+    generate.add_argument("--quiet", action="store_true")
+    generate.set_defaults(run=cmd_generate)
 
     bench = verbs.add_parser("bench", help="render speed of this machine")
     bench.add_argument("--json", action="store_true")
