@@ -79,3 +79,21 @@ def test_test_video_renders_an_mp4(latents):
     path = vasa_app.run_test_video(latents["drawn"], progress=NoProgress())
     frames, fps = read_video(path)
     assert frames.shape == (100, 512, 512, 3) and fps == 25
+
+
+def test_generate_makes_a_talking_video(latents):
+    from vasa_core.render.video import read_video
+
+    class NoProgress:
+        def __call__(self, *args, **kwargs):
+            pass
+
+    path = vasa_app.run_generate(
+        latents["drawn"], "Hello there.", None, "en-us", "happy", 0.5, 1.0, 0, progress=NoProgress()
+    )
+    frames, fps = read_video(path)
+    assert fps == 25 and len(frames) > 15 and frames.shape[1:] == (512, 512, 3)
+    with pytest.raises(Exception, match="type something"):
+        vasa_app.run_generate(
+            latents["drawn"], "  ", None, "en-us", "neutral", 0, 1, 0, progress=NoProgress()
+        )
