@@ -117,9 +117,13 @@ def test_the_same_seed_gives_the_same_corpus(tmp_path):
     ]
     one, two = np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
     blinks = [schema.index("blink_left"), schema.index("blink_right")]
+    mouth = [schema.index(name) for name in visemes.MOUTH]
     for channel in range(schema.DIM):
         if one[:, channel].std() > 0 and channel not in blinks:
-            assert np.corrcoef(one[:, channel], two[:, channel])[0, 1] > 0.95, schema.NAMES[channel]
+            least = 0.95 if channel in mouth else 0.9  # the head follows the loudness
+            assert np.corrcoef(one[:, channel], two[:, channel])[0, 1] > least, schema.NAMES[
+                channel
+            ]
     # A voice-activity frame flipped by the jitter can move one blink, no more.
     count = [np.sum(np.diff((m[:, blinks[0]] > 0.5).astype(int)) == 1) for m in (one, two)]
     assert abs(count[0] - count[1]) <= 1

@@ -60,7 +60,10 @@ def synthesize_motion(
         motion[:, col(name)] = track
 
     shift = EMOTION_SHIFT[controls.emotion]
-    drift = 1 + 0.15 * _smooth_noise(rng, frames, fps, 1.5)  # expressions breathe a little
+    # One random stream per part, so that one part drawing more (a clip a frame longer)
+    # does not shift what the others draw.
+    drift_rng, nod_rng, scale_rng, blink_rng, gaze_rng, *head_rngs = rng.spawn(5 + len(HEAD_STD))
+    drift = 1 + 0.15 * _smooth_noise(drift_rng, frames, fps, 1.5)  # expressions breathe a little
     free = visemes.lips_free(phonemes, times)
     opening = {visemes.MOUTH[c] for c in visemes.OPENING}
     for name, amount in shift.items():
@@ -70,18 +73,19 @@ def synthesize_motion(
     lively = energy(features) * controls.motion
     lively *= 1 + EMOTION_ENERGY[controls.emotion] * controls.intensity
     for name, std in HEAD_STD.items():
-        motion[:, col(name)] = std * lively * _smooth_noise(rng, frames, fps, 0.35)
-    motion[:, col("pitch")] += _nods(phonemes, features, times, rng) * controls.motion
+        head_rng = head_rngs[list(HEAD_STD).index(name)]
+        motion[:, col(name)] = std * lively * _smooth_noise(head_rng, frames, fps, 0.35)
+    motion[:, col("pitch")] += _nods(phonemes, features, times, nod_rng) * controls.motion
     if controls.emotion == "sad":
         motion[:, col("pitch")] -= 4.0 * controls.intensity
     motion[:, col("scale")] = controls.distance * (
-        1 + 0.01 * lively * _smooth_noise(rng, frames, fps, 1.0)
+        1 + 0.01 * lively * _smooth_noise(scale_rng, frames, fps, 1.0)
     )
 
-    blink = blinks(features, rng)
+    blink = blinks(features, blink_rng)
     motion[:, col("blink_left")] = blink
     motion[:, col("blink_right")] = blink
-    gaze_yaw, gaze_pitch = _gaze(frames, fps, controls, rng)
+    gaze_yaw, gaze_pitch = _gaze(frames, fps, controls, gaze_rng)
     motion[:, col("gaze_yaw")] = gaze_yaw
     motion[:, col("gaze_pitch")] = gaze_pitch
     return np.clip(motion, schema.LOW, schema.HIGH).astype(np.float32)
