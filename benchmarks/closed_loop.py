@@ -54,9 +54,7 @@ def measure() -> list[dict]:
         for label, motion, frame in zip(
             MOTIONS, motions, renderer.render(np.stack(motions)), strict=True
         ):
-            found = lmk.detect(frame).landmarks.astype(np.float64)
-            found[:, :2] = found[:, :2] / renderer.scale + renderer.origin
-            found[:, 2] /= renderer.scale
+            found = renderer.to_portrait(lmk.detect(frame).landmarks)
             fit = rig.encode(found, identity=face.identity, anchor=face.anchor)
             seen = np.concatenate([fit.pose, fit.dynamics])
             target = face.decode(motion)

@@ -70,9 +70,7 @@ def test_pixels_a_face_width_away_move_less_than_a_pixel_at_yaw_20(size, latents
 
 def detect_motion(renderer, face, frame):
     """Face Mesh on a rendered frame, encoded against the portrait's identity."""
-    found = lmk.detect(frame).landmarks.astype(np.float64)
-    found[:, :2] = found[:, :2] / renderer.scale + renderer.origin
-    found[:, 2] /= renderer.scale
+    found = renderer.to_portrait(lmk.detect(frame).landmarks)
     fit = rig.encode(found, identity=face.identity, anchor=face.anchor)
     return found, np.concatenate([fit.pose, fit.dynamics])
 

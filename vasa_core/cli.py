@@ -59,25 +59,19 @@ def cmd_analyze(args: argparse.Namespace) -> None:
 
 
 def _save_overlay(latents, path: Path) -> None:
-    import os
-    import tempfile
 
     from PIL import Image
 
     from vasa_core.face import rig
+    from vasa_core.files import atomic_write
     from vasa_core.viz import draw_face
 
     if path.suffix.lower() != ".png":
         raise VasaError(f"{path}: the overlay is written as PNG; give a .png path")
     explained = rig.decode(rig.load_rig().neutral, latents.pose, latents.dynamics, latents.anchor)
     picture = Image.fromarray(draw_face(latents.image, latents.landmarks, explained))
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.part")
-    except OSError as error:
-        raise VasaError(f"{path}: cannot write here ({error.strerror})") from None
-    with os.fdopen(handle, "wb") as f:
+    with atomic_write(path) as f:
         picture.save(f, format="PNG")
-    os.replace(temporary, path)
 
 
 def cmd_render(args: argparse.Namespace) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vasa_core.audio import RATE, compute_features, load_audio
+from vasa_core.audio import compute_features, load_audio
 from vasa_core.errors import VasaError
 from vasa_core.motion import schema
 from vasa_core.motion.controls import Controls
@@ -136,7 +136,3 @@ class Pipeline:
                 metadata={"comment": f"{MARK} by vasa-kit" if mark else "vasa-kit"},
             )
         return out
-
-    @staticmethod
-    def seconds(samples: np.ndarray) -> float:
-        return len(samples) / RATE

@@ -25,27 +25,14 @@ from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
 from vasa_core.motion import controls as ctl
 from vasa_core.motion import schema
-
-
-def read_frames(path: Path):
-    """(frames iterator of [H, W, 3] uint8, fps, frame count estimate) of a video file."""
-    import imageio_ffmpeg
-
-    try:
-        reader = imageio_ffmpeg.read_frames(str(path))
-        meta = next(reader)
-    except (OSError, RuntimeError, StopIteration) as error:
-        raise VasaError(f"{path}: not a video ffmpeg can read ({error})") from None
-    width, height = meta["size"]
-    frames = (np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader)
-    return frames, float(meta["fps"]), meta.get("duration", 0.0)
+from vasa_core.render.video import video_frames
 
 
 def ingest_video(path: str | os.PathLike) -> Clip:
     path = Path(path)
     if not path.is_file():
         raise VasaError(f"{path}: no such video")
-    frames, fps, _ = read_frames(path)
+    frames, fps = video_frames(path)
     if not 1 <= fps <= 240:
         raise VasaError(f"{path}: frame rate {fps} is not usable")
     samples = load_audio(path)

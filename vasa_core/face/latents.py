@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from vasa_core.errors import VasaError
 from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
 from vasa_core.face.image import as_rgb_array
+from vasa_core.files import atomic_write
 from vasa_core.motion import schema
 
 FORMAT_VERSION = 1
@@ -84,13 +84,8 @@ class FaceLatents:
             "anchor_offset": self.anchor.offset,
             "n_faces": np.array(self.n_faces),
         }
-        try:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
-        except OSError as error:
-            raise VasaError(f"{path}: cannot write here ({error.strerror})") from None
-        with os.fdopen(handle, "wb") as f:
+        with atomic_write(path) as f:
             np.savez_compressed(f, **arrays)
-        os.replace(temporary, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> FaceLatents:

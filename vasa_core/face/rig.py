@@ -68,8 +68,9 @@ class Encoding:
 # ---------------------------------------------------------------- building the basis
 
 
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
+def smoothstep(x):
+    """0 below 0, 1 above 1, a smooth S between (NumPy arrays and torch tensors alike)."""
+    x = x.clip(0.0, 1.0)
     return x * x * (3 - 2 * x)
 
 
@@ -99,7 +100,7 @@ def _lower_face_weight(p: np.ndarray) -> np.ndarray:
     Geometry alone cannot tell the inner lips apart when the mouth is closed (they
     coincide), so they are assigned by their indices; the mouth corners get one half.
     """
-    weight = _smoothstep((_mouth_line(p) - p[:, 1]) / 0.015 + 0.5)
+    weight = smoothstep((_mouth_line(p) - p[:, 1]) / 0.015 + 0.5)
     weight[list(top.LIPS_INNER_LOWER[1:-1])] = 1.0
     weight[list(top.LIPS_INNER_UPPER[1:-1])] = 0.0
     return weight
@@ -124,7 +125,7 @@ def _corners(p: np.ndarray, move: tuple[float, float, float], sigma: float) -> n
 def _lips(p: np.ndarray) -> np.ndarray:
     """1 on the lips, falling off past the mouth corners and away from the lip line."""
     corner_x = p[top.MOUTH_CORNERS[1], 0]
-    across = _smoothstep((corner_x + 0.03 - np.abs(p[:, 0])) / 0.06)
+    across = smoothstep((corner_x + 0.03 - np.abs(p[:, 0])) / 0.06)
     lip_height = np.abs(p[top.LIPS_OUTER_UPPER[5], 1] - p[top.LIPS_OUTER_LOWER[5], 1])
     along = np.exp(-((p[:, 1] - _mouth_line(p)) ** 2) / (2 * (0.6 * lip_height) ** 2))
     return across * along
@@ -133,7 +134,7 @@ def _lips(p: np.ndarray) -> np.ndarray:
 def _lid(p: np.ndarray, upper, lower, corners) -> np.ndarray:
     """A blink of one eye: the upper lid falls to the lower one, the skin above follows."""
     x = p[:, 0]
-    inside = _smoothstep(
+    inside = smoothstep(
         (0.6 * np.abs(p[corners[0], 0] - p[corners[1], 0]) - np.abs(x - p[list(corners), 0].mean()))
         / 0.03
     )
@@ -219,8 +220,8 @@ def _identity_modes(p: np.ndarray) -> np.ndarray:
     lower_edge, chin = p[top.LIPS_OUTER_LOWER[5], 1], p[top.CHIN, 1]
     line = _mouth_line(p)
     modes = np.zeros((5, *p.shape))
-    modes[0, :, 1] = _smoothstep((nose_base - p[:, 1]) / (nose_base - upper_edge))  # philtrum
-    modes[1, :, 1] = _smoothstep((lower_edge - p[:, 1]) / (lower_edge - chin))  # chin length
+    modes[0, :, 1] = smoothstep((nose_base - p[:, 1]) / (nose_base - upper_edge))  # philtrum
+    modes[1, :, 1] = smoothstep((lower_edge - p[:, 1]) / (lower_edge - chin))  # chin length
     modes[2, :, 0] = p[:, 0] * lips  # mouth width
     modes[3, :, 1] = (p[:, 1] - line) * lips * (1 - below)  # upper lip fullness
     modes[4, :, 1] = (p[:, 1] - line) * lips * below  # lower lip fullness

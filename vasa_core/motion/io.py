@@ -10,13 +10,13 @@ Files are written in the first layout, with `channels`, `fps` and `schema_versio
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from vasa_core.errors import VasaError
+from vasa_core.files import atomic_write
 from vasa_core.motion import schema
 
 
@@ -55,11 +55,7 @@ def save_motion(path: str | os.PathLike, motion: np.ndarray, fps: float = 25.0) 
     """Write a motion [T, DIM] atomically."""
     path = Path(path)
     motion = schema.check(np.atleast_2d(motion))
-    try:
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".npz.part")
-    except OSError as error:
-        raise VasaError(f"{path}: cannot write here ({error.strerror})") from None
-    with os.fdopen(handle, "wb") as f:
+    with atomic_write(path) as f:
         np.savez(
             f,
             motion=motion,
@@ -67,5 +63,4 @@ def save_motion(path: str | os.PathLike, motion: np.ndarray, fps: float = 25.0) 
             fps=np.float32(fps),
             schema_version=np.int32(schema.SCHEMA_VERSION),
         )
-    os.replace(temporary, path)
     return path

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from vasa_core.face import topology as top
+from vasa_core.face.rig import smoothstep
 from vasa_core.render.warp import sample_pixels
 
 EYES = (
@@ -38,11 +39,6 @@ def _distance_to_polyline(q: torch.Tensor, points: torch.Tensor) -> torch.Tensor
     t = ((q[:, None] - a[None]) * ab[None]).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-6)
     closest = a[None] + t.clamp(0, 1)[..., None] * ab[None]
     return torch.linalg.norm(q[:, None] - closest, dim=-1).min(dim=1).values
-
-
-def _smooth(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp(0, 1)
-    return x * x * (3 - 2 * x)
 
 
 class Eyes:
@@ -150,11 +146,11 @@ class Eyes:
         radius = radius_src * ratio
         # The iris disc at its new place, looked up rigidly in the portrait's iris.
         offset = q - points[iris[0]]
-        iris_weight = _smooth((radius - torch.linalg.norm(offset, dim=-1)) / 1.5 + 0.5)
+        iris_weight = smoothstep((radius - torch.linalg.norm(offset, dim=-1)) / 1.5 + 0.5)
         iris_colour = sample_pixels(self.image, self.source[iris[0]] + (offset @ back.T) / ratio)
         # Where the warp would still show the old iris, the white of the eye instead.
         seen = (grid[ys_t, xs_t] + 1) * to_pixels
-        old = _smooth(
+        old = smoothstep(
             (1.25 * radius_src - torch.linalg.norm(seen - self.source[iris[0]], dim=-1)) / 1.5 + 0.5
         )
         sclera_weight = old * (1 - iris_weight)

@@ -16,17 +16,13 @@ from __future__ import annotations
 import torch
 
 from vasa_core.face import topology as top
+from vasa_core.face.rig import smoothstep
 from vasa_core.render.warp import sample_pixels
 
 UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
 OPEN_PORTRAIT = 0.02  # face widths of lip gap above which the portrait's interior is reused
 TOOTH = 0.045  # visible height of the upper incisors, face widths
 TOOTH_SPACING = 0.14  # width of one upper incisor, as a fraction of the mouth's width
-
-
-def _smooth(x: torch.Tensor) -> torch.Tensor:
-    x = x.clamp(0, 1)
-    return x * x * (3 - 2 * x)
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
@@ -126,14 +122,16 @@ class Mouth:
         colour = self._cavity(u, from_top / gap)
         # Teeth show in the middle of the mouth and fade into the dark corners; each incisor
         # has a slightly rounded edge. All of it is fixed in the mouth's own (u, t) frame.
-        corridor = _smooth((across - 0.12) / 0.4)
+        corridor = smoothstep((across - 0.12) / 0.4)
         phase = torch.cos(2 * torch.pi * (u - 0.5) / TOOTH_SPACING)
         edge = 1 - 0.08 * (1 - phase) / 2
         upper_h = TOOTH * fw * (0.7 + 0.3 * across) * edge
         lower_h = torch.clamp((gap - 0.1 * fw) * 0.5, 0, 0.03 * fw) * (0.5 + 0.5 * across) * edge
         from_bottom = gap - from_top
-        upper_band = _smooth((upper_h - from_top) / 1.5 + 0.5) * corridor
-        lower_band = _smooth((lower_h - from_bottom) / 1.5 + 0.5) * _smooth((across - 0.3) / 0.4)
+        upper_band = smoothstep((upper_h - from_top) / 1.5 + 0.5) * corridor
+        lower_band = smoothstep((lower_h - from_bottom) / 1.5 + 0.5) * smoothstep(
+            (across - 0.3) / 0.4
+        )
         gaps = 1 - 0.22 * torch.exp(-(((1 + phase) / 0.015) ** 2))  # between two teeth
         shade = (0.5 + 0.5 * across) * gaps
         teeth = torch.tensor([0.90, 0.87, 0.80], device=u.device)[:, None] * min(self.light, 1.0)

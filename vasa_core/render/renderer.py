@@ -79,6 +79,12 @@ class Renderer:
         out[..., :2] -= self.origin
         return out * self.scale
 
+    def to_portrait(self, points: np.ndarray) -> np.ndarray:
+        """Output pixels back to portrait pixels (the inverse of `_to_crop`)."""
+        out = np.array(points, dtype=np.float64) / self.scale
+        out[..., :2] += self.origin
+        return out
+
     def landmarks(self, motion: np.ndarray) -> np.ndarray:
         """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM]."""
         motion = schema.check(np.atleast_2d(motion))

@@ -126,12 +126,22 @@ def _even(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
-def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
-    """All frames [T, H, W, 3] uint8 and the frame rate of a video file."""
+def video_frames(path: str | os.PathLike):
+    """(frames as an iterator of [H, W, 3] uint8, fps) of a video file, read lazily."""
     import imageio_ffmpeg
 
-    reader = imageio_ffmpeg.read_frames(str(path))
-    meta = next(reader)
+    try:
+        reader = imageio_ffmpeg.read_frames(str(path))
+        meta = next(reader)
+    except (OSError, RuntimeError, StopIteration) as error:
+        raise VasaError(f"{path}: not a video ffmpeg can read ({error})") from None
     width, height = meta["size"]
-    frames = [np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader]
-    return np.stack(frames), float(meta["fps"])
+    return (np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader), float(
+        meta["fps"]
+    )
+
+
+def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
+    """All frames [T, H, W, 3] uint8 and the frame rate of a video file."""
+    frames, fps = video_frames(path)
+    return np.stack(list(frames)), fps

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from vasa_core.face import topology as top
+from vasa_core.face.rig import smoothstep
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
@@ -78,14 +79,14 @@ class MeshWarp:
         # Hair and ears follow the head a long way; below the chin the neck soon gives
         # way to the still torso, so the fade is shorter there.
         chin = source[top.CHIN, 1]
-        below = _smoothstep((grid[:, 1] - chin + 0.1 * self.face_width) / (0.3 * self.face_width))
+        below = smoothstep((grid[:, 1] - chin + 0.1 * self.face_width) / (0.3 * self.face_width))
         reach = (FALLOFF * (1 - below) + FALLOFF_NECK * below) * self.face_width
-        fade = 1.0 - _smoothstep(beyond / reach)
+        fade = 1.0 - smoothstep(beyond / reach)
         margin = 0.04 * max(self.width, self.height)
         border = np.minimum.reduce(
             [grid[:, 0], grid[:, 1], self.width - 1 - grid[:, 0], self.height - 1 - grid[:, 1]]
         )
-        fade *= _smoothstep(border / margin)
+        fade *= smoothstep(border / margin)
         weights = kernel * fade[:, None]
         self.coarse_weights = torch.as_tensor(weights, dtype=torch.float32, device=self.device)
 
@@ -172,11 +173,6 @@ def _signed_area(points: np.ndarray) -> np.ndarray:
     """Signed areas of triangles [T, 3, 2]; the sign is the winding."""
     e1, e2 = points[:, 1] - points[:, 0], points[:, 2] - points[:, 0]
     return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
-
-
-def _smoothstep(x: np.ndarray) -> np.ndarray:
-    x = np.clip(x, 0.0, 1.0)
-    return x * x * (3 - 2 * x)
 
 
 def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
