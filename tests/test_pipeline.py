@@ -7,7 +7,7 @@ import soundfile
 from tests.conftest import run_vasa
 from tests.test_cli import assert_one_line_error
 from tests.test_render_cli import probe
-from vasa_core.audio import tts
+from vasa_core.audio import compute_features, load_audio, tts
 from vasa_core.errors import VasaError
 from vasa_core.motion import schema
 from vasa_core.motion.controls import Controls
@@ -26,8 +26,18 @@ def test_two_seconds_of_speech_become_a_talking_video_with_sound_and_mark(
     speech = tts.synthesize("Hello there, students.")
     wav = tmp_path / "hello.wav"
     soundfile.write(wav, speech.samples, speech.rate)
-    out = pipeline.generate(latents["drawn"], tmp_path / "hello.mp4", audio=wav, size=256)
+    seen = []
+    out = pipeline.generate(
+        latents["drawn"],
+        tmp_path / "hello.mp4",
+        audio=wav,
+        size=256,
+        on_frame=lambda index, row, frame: seen.append((index, frame.shape)),
+    )
     frames, fps = read_video(out)
+    assert [i for i, _ in seen] == list(range(len(seen)))  # every frame, in order
+    assert 0 <= len(seen) - len(frames) <= 1  # ffmpeg may end a frame early on the sound
+    assert {shape for _, shape in seen} == {(256, 256, 3)}
     assert fps == 25 and abs(len(frames) - speech.seconds * 25) <= 2
     info = probe(out)
     assert "Audio: aac" in info and MARK in info  # the metadata tag
@@ -100,3 +110,34 @@ def test_vasa_generate_from_text(tmp_path):
     assert result.returncode == 0, result.stderr
     frames, _ = read_video(out)
     assert frames.shape[1:] == (256, 256, 3) and len(frames) > 12  # "Good morning." is short
+
+
+def test_streamed_frames_follow_the_same_motion_as_the_whole_clip(tmp_path, pipeline, latents):
+    speech = tts.synthesize("One, two, three, four, five, six, seven.")
+    wav = tmp_path / "count.wav"
+    soundfile.write(wav, speech.samples, speech.rate)
+    samples = load_audio(wav)
+    face = latents["drawn"]
+    whole = pipeline.motion(face, samples, Controls(), seed=3)
+    features = compute_features(samples, fps=25)
+    pairs = list(pipeline.stream(face, features, Controls(), seed=3, size=256, mark=False))
+    assert (
+        len(pairs) == features.frames == len(whole) > pipeline.generator.window
+    )  # two windows or more
+    assert np.allclose(np.stack([row for row, _ in pairs]), whole, atol=1e-4)
+    assert np.array_equal(pairs[0][1], pipeline_frame(face, whole[0]))
+
+
+def pipeline_frame(face, row):
+    from vasa_core.render import Renderer
+
+    return Renderer(face, size=256).render(row[None])[0]
+
+
+def test_guidance_and_steps_out_of_range_are_refused(tmp_path, pipeline, latents):
+    with pytest.raises(VasaError, match="guidance"):
+        pipeline.generate(latents["drawn"], tmp_path / "x.mp4", text="Hi.", audio_guidance=-1)
+    features = compute_features(np.zeros(16000, np.float32), fps=25)
+    with pytest.raises(VasaError, match="steps"):
+        next(pipeline.stream(latents["drawn"], features, Controls(), steps=0))
+    assert not list(tmp_path.iterdir())

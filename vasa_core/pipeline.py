@@ -14,13 +14,16 @@ Every video carries a small visible "AI-generated" mark and a metadata tag unles
 
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from vasa_core.audio import compute_features, load_audio
+from vasa_core.audio.features import AudioFeatures
 from vasa_core.errors import VasaError
 from vasa_core.motion import schema
 from vasa_core.motion.controls import Controls
@@ -28,6 +31,7 @@ from vasa_core.motion.controls import Controls
 KEPT_EXPRESSION = ("smile", "frown", "brow_raise", "brow_frown", "brow_inner_up")
 RELATIVE_POSE = ("yaw", "pitch", "roll")
 MARK = "AI-generated"
+RENDER_BATCH = 4  # frames rendered together: small, so the first ones show early
 
 
 def combine(portrait: np.ndarray, generated: np.ndarray) -> np.ndarray:
@@ -64,10 +68,19 @@ def stamp(frame: np.ndarray) -> np.ndarray:
 
 
 class Pipeline:
+    """The motion generator, loaded once; each call renders a portrait with a voice."""
+
     def __init__(self, checkpoint=None, device=None):
         from vasa_core.motion.generator import MotionGenerator
 
         self.generator = MotionGenerator(checkpoint, device)
+
+    def _guidance(self, audio_guidance: float) -> dict[str, float]:
+        from vasa_core.motion.generator import DEFAULT_GUIDANCE
+
+        if not (np.isfinite(audio_guidance) and 0 <= audio_guidance <= 10):
+            raise VasaError(f"audio guidance {audio_guidance} is outside 0-10")
+        return {**DEFAULT_GUIDANCE, "audio": float(audio_guidance)}
 
     def motion(
         self,
@@ -77,10 +90,43 @@ class Pipeline:
         seed: int = 0,
         steps: int = 10,
         fps: float = 25.0,
+        audio_guidance: float = 2.5,
     ) -> np.ndarray:
+        """The whole clip's motion for the portrait [T, DIM], without rendering it."""
         features = compute_features(samples, fps=fps)
-        generated = self.generator.generate(features, controls, seed=seed, steps=steps)
+        generated = self.generator.generate(
+            features, controls, seed=seed, steps=steps, guidance=self._guidance(audio_guidance)
+        )
         return combine(latents.motion, generated)
+
+    def stream(
+        self,
+        latents,
+        features: AudioFeatures,
+        controls: Controls,
+        seed: int = 0,
+        steps: int = 10,
+        size: int | None = 512,
+        audio_guidance: float = 2.5,
+        mark: bool = True,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """(motion row, frame) pairs, each as soon as it is ready.
+
+        Motion comes a window at a time from the generator and is rendered in small
+        batches, so the first frames are on screen while later windows are still sampled.
+        """
+        from vasa_core.render import Renderer
+
+        if not 1 <= steps <= 100:
+            raise VasaError(f"{steps} sampling steps: use 1-100")
+        rows = self.generator.stream(
+            [features.normalized()], controls, seed, steps, self._guidance(audio_guidance)
+        )
+        renderer = Renderer(latents, size=size)
+        while batch := list(itertools.islice(rows, RENDER_BATCH)):
+            motion = combine(latents.motion, np.stack(batch))
+            for row, frame in zip(motion, renderer.render(motion, batch=RENDER_BATCH), strict=True):
+                yield row, stamp(frame) if mark else frame
 
     def generate(
         self,
@@ -94,16 +140,21 @@ class Pipeline:
         steps: int = 10,
         size: int | None = 512,
         fps: float = 25.0,
+        audio_guidance: float = 2.5,
         mark: bool = True,
         progress: bool = False,
+        on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     ) -> Path:
-        """Write the talking-face video; returns its path."""
+        """Write the talking-face video; returns its path.
+
+        `on_frame(index, motion_row, frame)` is called for every frame as it is made (the
+        app shows them as a live preview and plots the motion).
+        """
         import soundfile
         from tqdm import tqdm
 
         from vasa_core.audio import tts
         from vasa_core.face import analyze
-        from vasa_core.render import Renderer
         from vasa_core.render.video import check_writable, write_video
 
         if (audio is None) == (text is None):
@@ -111,6 +162,7 @@ class Pipeline:
         if not 1 <= fps <= 60:
             raise VasaError(f"fps {fps} is outside 1-60")
         out = check_writable(out)
+        self._guidance(audio_guidance)  # a bad value fails before any work
         latents = analyze(image) if not hasattr(image, "identity") else image
         with tempfile.TemporaryDirectory(prefix="vasa-generate-") as work:
             if text is not None:
@@ -119,18 +171,26 @@ class Pipeline:
                 soundfile.write(sound, speech.samples, speech.rate)
             else:
                 sound = Path(audio)
-            samples = load_audio(sound)
-            motion = self.motion(latents, samples, controls, seed, steps, fps)
-            renderer = Renderer(latents, size=size)
-            frames = renderer.stream(motion)
-            if mark:
-                frames = (stamp(f) for f in frames)
-            frames = tqdm(
-                frames, total=len(motion), unit="frame", desc="rendering", disable=not progress
+            features = compute_features(load_audio(sound), fps=fps)
+            pairs = self.stream(
+                latents, features, controls, seed, steps, size, audio_guidance, mark
             )
+
+            def frames():
+                for index, (row, frame) in enumerate(pairs):
+                    if on_frame is not None:
+                        on_frame(index, row, frame)
+                    yield frame
+
             write_video(
                 out,
-                frames,
+                tqdm(
+                    frames(),
+                    total=features.frames,
+                    unit="frame",
+                    desc="generating",
+                    disable=not progress,
+                ),
                 fps=fps,
                 audio=sound,
                 metadata={"comment": f"{MARK} by vasa-kit" if mark else "vasa-kit"},
