@@ -28,14 +28,15 @@ from vasa_core.motion import schema
 from vasa_core.render.video import video_frames
 
 
-def ingest_video(path: str | os.PathLike) -> Clip:
+def track_video(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, float]:
+    """(motion [T, DIM], valid [T] bool, fps): Face Mesh on every frame of a video, each
+    encoded against one identity. Faceless frames take their nearest face's motion."""
     path = Path(path)
     if not path.is_file():
         raise VasaError(f"{path}: no such video")
     frames, fps = video_frames(path)
     if not 1 <= fps <= 240:
         raise VasaError(f"{path}: frame rate {fps} is not usable")
-    samples = load_audio(path)
     landmarks: list[np.ndarray | None] = []
     for frame in frames:
         faces = lm.detect_all(frame)
@@ -55,9 +56,18 @@ def ingest_video(path: str | os.PathLike) -> Clip:
         fit = rig.encode(landmarks[i], identity=identity, anchor=anchor)
         motion[i] = np.concatenate([fit.pose, fit.dynamics])
     valid = np.array([p is not None for p in landmarks])
-    motion = _fill_gaps(motion, valid)
+    return _fill_gaps(motion, valid), valid, fps
+
+
+def ingest_video(path: str | os.PathLike) -> Clip:
+    path = Path(path)
+    if not path.is_file():
+        raise VasaError(f"{path}: no such video")
+    samples = load_audio(path)
+    motion, valid, fps = track_video(path)
+    count = len(motion)
+    found = np.flatnonzero(valid)
     features = compute_features(samples, fps=fps)
-    count = len(landmarks)
     pad = max(0, count - features.frames)
     normalized = np.pad(features.normalized(), ((0, pad), (0, 0)))[:count]
     speech = np.pad(features.speech, (0, pad))[:count]
