@@ -221,6 +221,21 @@ def cmd_train(args: argparse.Namespace) -> None:
     print(f"checkpoint written to {out}")
 
 
+def cmd_eval(args: argparse.Namespace) -> None:
+    from vasa_core.eval.video import check_plot_path, evaluate_video, save_plot
+
+    plot = check_plot_path(args.plot) if args.plot else None  # before the work, not after
+    result = evaluate_video(args.video, audio=args.audio, announce=sys.stderr.isatty())
+    if plot:
+        save_plot(result, plot)
+    if args.json:
+        print(json.dumps(result.as_dict(), indent=2))
+        return
+    print(result.table())
+    if plot:
+        print(f"plot saved to {plot}")
+
+
 def cmd_schema(args: argparse.Namespace) -> None:
     from vasa_core.motion import schema
 
@@ -334,6 +349,17 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true", help="continue from CKPT.train.pt")
     train.add_argument("--quiet", action="store_true")
     train.set_defaults(run=cmd_train)
+
+    evaluate = verbs.add_parser(
+        "eval", help="lip-sync, head motion, blinks and gaze of any talking-face video"
+    )
+    evaluate.add_argument("video", help="mp4, mov, webm, ... with a face (ours or anyone's)")
+    evaluate.add_argument("--audio", help="sound to measure against instead of the video's own")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.add_argument(
+        "--plot", metavar="P.png", help="also plot mouth vs loudness, pose, blinks, gaze"
+    )
+    evaluate.set_defaults(run=cmd_eval)
 
     schema = verbs.add_parser("schema", help="the channels of the motion latent")
     schema.add_argument("--json", action="store_true")

@@ -1,0 +1,399 @@
+"""Any talking-face video, ours or anyone's, measured: lip-sync, head motion, blinks, gaze.
+
+    vasa eval talk.mp4 [--audio voice.wav] [--json] [--plot talk.png]
+
+The frames go through `vasa_core.data.ingest.ingest_video` (Face Mesh on every frame, the
+motion encoded against the calmest frame's identity, frames without a face marked invalid);
+the sound, the video's own or `--audio`, becomes features on the video's own frame clock;
+`metrics` then measures, over the frames with a face:
+
+- lip-sync: correlation of mouth opening (inner-lip gap, face widths) with loudness (dBFS)
+  over speech frames, and the audio-visual offset, the lag of their cross-correlation peak
+  within ±5 frames (> 0: the mouth trails the voice);
+- silent-lip stability: std of mouth opening in pauses of 0.3 s or more (0 = still lips);
+- ΔP, the mean change of yaw/pitch/roll per frame, and the pose std (degrees);
+- blinks per minute, and the gaze (mean direction relative to the head, and its spread).
+
+Frame i covers [i / fps, (i + 1) / fps) of the sound, as in `vasa_core.audio.features`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vasa_core.audio import RATE, AudioFeatures, compute_features, load_audio
+from vasa_core.audio.features import SILENCE_DB
+from vasa_core.errors import VasaError
+from vasa_core.eval import metrics
+from vasa_core.motion import schema
+
+MAX_LAG = 5  # frames searched either side for the audio-visual offset
+MIN_FRAMES = 10  # fewer frames than this is a still picture, not a video to measure
+ANNOUNCE_SECONDS = 30.0  # longer videos get a line saying that Face Mesh is at work
+
+UNITS = {
+    "lip_sync_correlation": "Pearson r, -1..1",
+    "av_offset_frames": "frames, > 0: the mouth trails the voice",
+    "av_offset_ms": "milliseconds",
+    "silent_lip_stability": "face widths (std of mouth opening in pauses >= 0.3 s)",
+    "delta_p": "degrees per frame (mean |change| of yaw, pitch, roll)",
+    "pose_std": "degrees (mean over yaw, pitch, roll)",
+    "blinks_per_minute": "blinks per minute",
+    "gaze_yaw": "degrees, mean, relative to the head (> 0: towards the viewer's right)",
+    "gaze_pitch": "degrees, mean, relative to the head (> 0: up)",
+    "gaze_std": "degrees (mean over yaw and pitch)",
+}
+
+
+@dataclass
+class VideoEvaluation:
+    """What `evaluate_video` measured: the figures, and the curves behind them."""
+
+    video: str
+    audio: str
+    fps: float
+    motion: np.ndarray  # [T, DIM] measured by Face Mesh (faceless frames: nearest face)
+    valid: np.ndarray  # [T] bool, a face was found
+    features: AudioFeatures  # [T] on the video's frames (silence past the sound's end)
+    sync: dict  # metrics.lip_sync: correlation, offset, lags, scores
+    figures: dict
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def frames(self) -> int:
+        return len(self.motion)
+
+    def as_dict(self) -> dict:
+        """The report as JSON-ready values (a figure that cannot be measured is None)."""
+
+        def clean(value):
+            if isinstance(value, float):
+                return None if not math.isfinite(value) else round(value, 4)
+            return value
+
+        return {
+            "video": self.video,
+            "audio": self.audio,
+            "fps": self.fps,
+            "frames": self.frames,
+            "seconds": round(self.frames / self.fps, 3),
+            "faceless_frames": int((~self.valid).sum()),
+            "speech_frames": int((self.features.speech & self.valid).sum()),
+            **{key: clean(value) for key, value in self.figures.items()},
+            "units": UNITS,
+            "notes": self.notes,
+        }
+
+    def table(self) -> str:
+        """The report as a readable table."""
+        d = self.as_dict()
+
+        def number(key, fmt, unit=""):
+            return "n/a" if d[key] is None else f"{d[key]:{fmt}}{unit}"
+
+        rows = [
+            ("lip-sync", "mouth opening vs loudness, r", number("lip_sync_correlation", "+.2f"),
+             "speech frames; 1 = perfect, 0 = none"),
+            ("", "audio-visual offset", f"{d['av_offset_frames']:+d} frames",
+             f"{d['av_offset_ms']:+.0f} ms; > 0: the mouth trails the voice"),
+            ("", "silent-lip stability", number("silent_lip_stability", ".4f"),
+             "face widths, std in pauses >= 0.3 s; 0 = still"),
+            ("head", "ΔP, pose change per frame", number("delta_p", ".2f", "°"),
+             "mean |change| of yaw, pitch, roll"),
+            ("", "pose std", number("pose_std", ".2f", "°"), "mean over yaw, pitch, roll"),
+            ("eyes", "blinks per minute", number("blinks_per_minute", ".1f"),
+             "people: about 10-20"),
+            ("", "gaze yaw / pitch", f"{d['gaze_yaw']:+.1f}° / {d['gaze_pitch']:+.1f}°",
+             "mean, relative to the head"),
+            ("", "gaze spread", number("gaze_std", ".1f", "°"), "std, mean over yaw and pitch"),
+        ]  # fmt: skip
+        heading = (
+            f"{d['video']}: {d['frames']} frames at {d['fps']:g} fps ({d['seconds']:.1f} s), "
+            f"{d['speech_frames']} speech frames with a face; sound from {d['audio']}"
+        )
+        lines = [heading]
+        for group, name, value, meaning in rows:
+            lines.append(f"{group:<9}{name:<31}{value:>13}   {meaning}")
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def plot(self):
+        """A matplotlib Figure: mouth opening against loudness with the cross-correlation,
+        head pose, blinks, gaze; frames without a face shaded grey."""
+        from matplotlib.figure import Figure
+
+        t = (np.arange(self.frames) + 0.5) / self.fps
+        face = self.valid
+        fig = Figure(figsize=(12, 10), layout="constrained")
+        grid = fig.add_gridspec(4, 2, width_ratios=[4, 1], height_ratios=[1.4, 1, 0.8, 0.8])
+        mouth = fig.add_subplot(grid[0, 0])
+        lag_axis = fig.add_subplot(grid[0, 1])
+        pose = fig.add_subplot(grid[1, 0], sharex=mouth)
+        eyes = fig.add_subplot(grid[2, 0], sharex=mouth)
+        look = fig.add_subplot(grid[3, 0], sharex=mouth)
+        fig.suptitle(f"vasa eval: {self.video} (sound: {self.audio})", fontsize=12)
+
+        def masked(values):
+            return np.where(face, values, np.nan)
+
+        def shade(axis, flags, colour, alpha, label=None):
+            edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+            for k, (start, end) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
+                axis.axvspan(
+                    start / self.fps,
+                    end / self.fps,
+                    color=colour,
+                    alpha=alpha,
+                    lw=0,
+                    label=label if k == 0 else None,
+                )
+
+        for axis in (mouth, pose, eyes, look):
+            shade(axis, ~face, "0.5", 0.35, "no face")
+        shade(mouth, self.features.speech, "tab:blue", 0.08, "speech")
+        opening = metrics.mouth_opening(self.motion)
+        mouth.plot(t, masked(opening), color="tab:red", label="mouth opening")
+        mouth.set_ylim(0, 1.3 * max(float(opening[face].max(initial=0.0)), 0.02))  # room: legend
+        mouth.set_ylabel("mouth opening (face widths)", color="tab:red")
+        loud = mouth.twinx()
+        loud.plot(t, self.features.loudness, color="tab:blue", lw=1, label="loudness")
+        loud.set_ylabel("loudness (dBFS)", color="tab:blue")
+        low = max(SILENCE_DB, float(self.features.loudness.min()) - 3)
+        high = float(self.features.loudness.max())
+        loud.set_ylim(low, high + 0.3 * (high - low) + 1)
+        f = self.figures
+        r = "n/a" if not math.isfinite(f["lip_sync_correlation"]) else (
+            f"{f['lip_sync_correlation']:+.2f}"
+        )  # fmt: skip
+        mouth.set_title(
+            f"lip-sync: mouth opening vs loudness, r = {r} over speech frames, "
+            f"offset {f['av_offset_frames']:+d} frames ({f['av_offset_ms']:+.0f} ms)",
+            fontsize=10,
+        )
+        handles = [h for a in (mouth, loud) for h in a.get_legend_handles_labels()[0]]
+        mouth.legend(handles=handles, loc="upper right", fontsize=8, ncol=4)
+
+        if self.sync["scores"] is not None:
+            lag_axis.plot(self.sync["lags"], self.sync["scores"], "o-", color="tab:purple")
+            lag_axis.axvline(f["av_offset_frames"], color="k", ls="--", lw=1)
+        lag_axis.axvline(0, color="0.6", lw=0.8)
+        lag_axis.set_title("audio-visual offset\n(> 0: the mouth trails)", fontsize=10)
+        lag_axis.set_xlabel("lag (frames)")
+        lag_axis.set_ylabel("cross-correlation")
+
+        for name in ("yaw", "pitch", "roll"):
+            pose.plot(t, masked(self.motion[:, schema.index(name)]), label=name)
+        pose.set_ylabel("head pose (degrees)")
+        pose.set_title(
+            f"head: ΔP = {f['delta_p']:.2f}° per frame, pose std = {f['pose_std']:.2f}°",
+            fontsize=10,
+        )
+        pose.legend(loc="upper right", fontsize=8, ncol=3)
+
+        for name, colour in (("blink_left", "k"), ("blink_right", "0.55")):
+            eyes.plot(t, masked(self.motion[:, schema.index(name)]), color=colour, label=name)
+        eyes.axhline(0.5, color="tab:orange", ls="--", lw=1, label="blink threshold")
+        eyes.set_ylim(-0.05, 1.05)
+        eyes.set_ylabel("eyelids (0 open, 1 shut)")
+        eyes.set_title(f"blinks: {f['blinks_per_minute']:.1f} per minute", fontsize=10)
+        eyes.legend(loc="upper right", fontsize=8, ncol=3)
+
+        for name in ("gaze_yaw", "gaze_pitch"):
+            look.plot(t, masked(self.motion[:, schema.index(name)]), label=name)
+        look.set_ylabel("gaze (degrees)")
+        look.set_title(
+            f"gaze, relative to the head: mean yaw {f['gaze_yaw']:+.1f}°, "
+            f"pitch {f['gaze_pitch']:+.1f}°, spread {f['gaze_std']:.1f}°",
+            fontsize=10,
+        )
+        look.set_xlabel("time (seconds)")
+        look.legend(loc="upper right", fontsize=8, ncol=2)
+        for axis in (mouth, pose, eyes):
+            axis.tick_params(labelbottom=False)
+        mouth.set_xlim(0, self.frames / self.fps)
+        return fig
+
+
+def check_plot_path(path: str | os.PathLike) -> Path:
+    """Fail early, before any work, if the plot cannot be written at `path`."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise VasaError(f"{path}: the plot is written as PNG; give a .png path")
+    if path.is_dir():
+        raise VasaError(f"{path}: is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise VasaError(f"{path}: cannot write here (no folder {folder})")
+    if not os.access(folder, os.W_OK):
+        raise VasaError(f"{path}: cannot write here (permission denied)")
+    return path
+
+
+def save_plot(evaluation: VideoEvaluation, path: str | os.PathLike) -> Path:
+    """Write the plot as a PNG, whole or not at all."""
+    from vasa_core.files import atomic_write
+
+    path = check_plot_path(path)
+    figure = evaluation.plot()
+    with atomic_write(path) as f:
+        figure.savefig(f, format="png", dpi=100)
+    return path
+
+
+def _probe(path: Path) -> tuple[bool, float | None]:
+    """(has an audio stream, duration in seconds) of a video; VasaError if not a video."""
+    import imageio_ffmpeg
+
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+    )
+    text = result.stderr
+    has_video = re.search(r"Stream #\S+.*: Video:", text) is not None
+    if not has_video:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        reason = lines[-1] if lines else "no video stream"
+        reason = reason.replace(str(path), "").lstrip(": ") or "no video stream"
+        if "At least one output file" in reason:  # ffmpeg read it but found no video in it
+            reason = "no video stream"
+        raise VasaError(f"{path}: not a video ffmpeg can read ({reason})")
+    has_audio = re.search(r"Stream #\S+.*: Audio:", text) is not None
+    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
+    seconds = None
+    if duration:
+        h, m, s = duration.groups()
+        seconds = 3600 * int(h) + 60 * int(m) + float(s)
+    return has_audio, seconds
+
+
+def _with_sound(video: Path, samples: np.ndarray, folder: Path) -> Path:
+    """A copy of `video` (its frames copied, not re-encoded) with `samples` as its sound.
+
+    `ingest_video` measures a video with the sound it carries; this lets it measure a
+    silent video, or one whose sound is replaced by --audio.
+    """
+    import imageio_ffmpeg
+    import soundfile
+
+    sound = folder / "sound.wav"
+    soundfile.write(sound, samples, RATE)
+    muxed = folder / "video.mkv"
+    result = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error",
+         "-i", str(video), "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0",
+         "-c:v", "copy", "-c:a", "pcm_s16le", str(muxed)],
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines()
+        raise VasaError(
+            f"{video}: could not pair its frames with the --audio sound "
+            f"({lines[-1] if lines else 'ffmpeg failed'})"
+        )
+    return muxed
+
+
+def _on_frames(features: AudioFeatures, frames: int) -> AudioFeatures:
+    """The features cut or padded (with silence) to exactly `frames` rows."""
+    pad = max(0, frames - features.frames)
+
+    def fit(values, fill):
+        widths = ((0, pad),) + ((0, 0),) * (values.ndim - 1)
+        return np.pad(values, widths, constant_values=fill)[:frames]
+
+    return AudioFeatures(
+        fps=features.fps,
+        mel=fit(features.mel, float(features.mel.min(initial=0.0))),
+        loudness=fit(features.loudness, SILENCE_DB),
+        pitch=fit(features.pitch, 0.0),
+        voicing=fit(features.voicing, 0.0),
+        speech=fit(features.speech, False),
+    )
+
+
+def evaluate_video(
+    path: str | os.PathLike, audio: str | os.PathLike | None = None, announce: bool = False
+) -> VideoEvaluation:
+    """Measure a talking-face video (see the module docstring).
+
+    `audio` replaces the video's own sound (for a silent video or a separate recording);
+    `announce` prints one line on stderr before Face Mesh starts on a long video.
+    """
+    from vasa_core.data.ingest import ingest_video
+
+    path = Path(path)
+    if not path.exists():
+        raise VasaError(f"{path}: no such video")
+    if path.is_dir():
+        raise VasaError(f"{path}: is a directory, not a video")
+    if path.stat().st_size == 0:
+        raise VasaError(f"{path}: the file is empty")
+    has_audio, seconds = _probe(path)
+    if audio is None and not has_audio:
+        raise VasaError(f"{path}: has no sound track; give the voice with --audio A.wav")
+    sound = str(path if audio is None else audio)
+    samples = load_audio(sound)
+    if announce and seconds and seconds > ANNOUNCE_SECONDS:
+        print(f"measuring {seconds:.0f} s of video with Face Mesh ...", file=sys.stderr)
+    if audio is None:
+        clip = ingest_video(path)
+    else:
+        with tempfile.TemporaryDirectory(prefix="vasa-eval-") as folder:
+            muxed = _with_sound(path, samples, Path(folder))
+            try:
+                clip = ingest_video(muxed)
+            except VasaError as error:  # name the user's video, not our copy of it
+                raise VasaError(str(error).replace(str(muxed), str(path))) from None
+    fps, valid, motion = clip.info["fps"], clip.valid, clip.motion
+    if len(motion) < MIN_FRAMES:
+        raise VasaError(f"{path}: {len(motion)} frame(s) is too short to measure")
+    features = _on_frames(compute_features(samples, fps=fps), len(motion))
+    notes = []
+    faceless = int((~valid).sum())
+    if faceless:
+        notes.append(f"{faceless} of {len(motion)} frames had no face and were skipped")
+    sound_seconds, video_seconds = len(samples) / RATE, len(motion) / fps
+    if abs(sound_seconds - video_seconds) > 2 / fps:
+        rest = (
+            "frames past the end of the sound count as silence"
+            if sound_seconds < video_seconds
+            else "the sound past the end of the video is not used"
+        )
+        notes.append(
+            f"the sound lasts {sound_seconds:.2f} s and the video {video_seconds:.2f} s; {rest}"
+        )
+    sync = metrics.lip_sync(motion, features, max_lag=MAX_LAG, valid=valid)
+    if not math.isfinite(sync["correlation"]):
+        notes.append(
+            f"fewer than {metrics.MIN_SPEECH_FRAMES} speech frames with a face: no lip-sync figures"
+        )
+    figures = metrics.summary(motion, features, valid=valid)
+    figures["av_offset_ms"] = 1000.0 * figures["av_offset_frames"] / fps
+    figures |= metrics.gaze(motion, valid)
+    figures = {key: figures[key] for key in UNITS}  # in the documented order
+    return VideoEvaluation(
+        video=str(path),
+        audio=sound,
+        fps=fps,
+        motion=motion,
+        valid=valid,
+        features=features,
+        sync=sync,
+        figures=figures,
+        notes=notes,
+    )
