@@ -69,31 +69,108 @@ def test_edit_sliders_re_render_the_portrait(latents):
     assert np.hypot(xs.mean() - mouth[0], ys.mean() - mouth[1]) < 60  # ...around the mouth
 
 
-def test_test_video_renders_an_mp4(latents):
+def test_test_video_renders_an_mp4_and_its_folder_goes_afterwards(latents):
     from vasa_core.render.video import read_video
 
     class NoProgress:
         def tqdm(self, iterable, **_):
             return iterable
 
-    path = vasa_app.run_test_video(latents["drawn"], progress=NoProgress())
-    frames, fps = read_video(path)
+    answers = vasa_app.run_test_video(latents["drawn"], progress=NoProgress())
+    frames, fps = read_video(next(answers))
     assert frames.shape == (100, 512, 512, 3) and fps == 25
+    assert list(answers) == [] and not any(vasa_app._WORK.iterdir())
 
 
-def test_generate_makes_a_talking_video(latents):
+GENERATE = dict(
+    text="Hello there.",
+    recording=None,
+    voice="en-us",
+    emotion="happy",
+    intensity=0.5,
+    gaze_yaw=0,
+    gaze_pitch=0,
+    distance=1.0,
+    head_motion=1.0,
+    guidance=2.5,
+    steps=10,
+    seed=0,
+    size="256",
+    fps=25,
+)
+
+
+def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
     from vasa_core.render.video import read_video
 
-    class NoProgress:
-        def __call__(self, *args, **kwargs):
-            pass
+    answers = vasa_app.run_generate(latents["drawn"], *GENERATE.values())
+    seen = []
+    for preview, status, video, figure in answers:
+        seen.append((preview is not None, video is not None, figure is not None, status))
+        if video is not None:
+            frames, fps = read_video(video)
+    assert seen[-1][:3] == (True, True, True) and seen[-1][3].startswith("done")
+    assert any(p and not v for p, v, _, _ in seen)  # a preview came before the video
+    assert fps == 25 and len(frames) > 15 and frames.shape[1:] == (256, 256, 3)
+    assert not any(vasa_app._WORK.iterdir())  # the request's folder is gone
 
-    path = vasa_app.run_generate(
-        latents["drawn"], "Hello there.", None, "en-us", "happy", 0.5, 1.0, 0, progress=NoProgress()
+
+def generate_error(face, **changes) -> str:
+    with pytest.raises(Exception) as caught:
+        list(vasa_app.run_generate(face, *{**GENERATE, **changes}.values()))
+    assert type(caught.value).__name__ == "Error"  # gr.Error: shown in the page
+    assert not any(vasa_app._WORK.iterdir())  # nothing left behind
+    return str(caught.value)
+
+
+def test_bad_generate_requests_are_shown_as_messages(latents, tmp_path):
+    import soundfile
+
+    face = latents["drawn"]
+    assert "type something" in generate_error(face, text="  ")
+    assert "voice" in generate_error(face, voice="klingon")
+    silent, long = tmp_path / "silent.wav", tmp_path / "long.wav"
+    soundfile.write(silent, np.zeros(32000, np.float32), 16000)
+    soundfile.write(long, np.zeros(16000 * 20 * 60, np.int16), 16000)  # 20 minutes
+    assert "no voice" in generate_error(face, text="", recording=str(silent))
+    assert "longer" in generate_error(face, text="", recording=str(long))
+    broken = tmp_path / "broken.wav"
+    broken.write_bytes(b"RIFF not really a wave file")
+    assert str(broken) in generate_error(face, text="", recording=str(broken))
+    assert "portrait" in generate_error(None)
+
+
+def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
+    path = tmp_path / "drawn.png"
+    Image.fromarray(vasa_app.examples.load("drawn")).save(path)
+    job = client.submit(
+        gradio_client.handle_file(str(path)), *GENERATE.values(), api_name="/run_generate"
     )
-    frames, fps = read_video(path)
-    assert fps == 25 and len(frames) > 15 and frames.shape[1:] == (512, 512, 3)
-    with pytest.raises(Exception, match="type something"):
-        vasa_app.run_generate(
-            latents["drawn"], "  ", None, "en-us", "neutral", 0, 1, 0, progress=NoProgress()
-        )
+    preview, status, video, _ = job.result(timeout=300)
+    assert status.startswith("done") and Image.open(preview).size == (256, 256)
+    video = video["video"] if isinstance(video, dict) else video
+    from vasa_core.render.video import read_video
+
+    frames, fps = read_video(video)
+    assert fps == 25 and len(frames) > 15
+    assert len(job.outputs()) > 2  # intermediate previews were streamed
+    assert not any(vasa_app._WORK.iterdir())
+
+
+def test_reenact_drives_the_portrait_with_a_video(latents, tmp_path):
+    from vasa_core.render.video import read_video, write_video
+
+    motion = np.tile(latents["drawn"].motion, (20, 1))
+    motion[:, vasa_app.schema.index("jaw_open")] = np.linspace(0, 1, 20)
+    driver = write_video(
+        tmp_path / "driver.mp4", vasa_app._renderer(latents["drawn"]).stream(motion), fps=25
+    )
+    statuses = []
+    for _, status, video in vasa_app.run_reenact(latents["grace_hopper"], str(driver), "256"):
+        statuses.append(status)
+        if video is not None:
+            frames, fps = read_video(video)
+    assert statuses[-1].startswith("done") and frames.shape == (20, 256, 256, 3) and fps == 25
+    with pytest.raises(Exception, match="upload or record a video"):
+        list(vasa_app.run_reenact(latents["grace_hopper"], None, "256"))
+    assert not any(vasa_app._WORK.iterdir())

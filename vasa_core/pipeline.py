@@ -18,12 +18,14 @@ import itertools
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from vasa_core.audio import compute_features, load_audio
 from vasa_core.audio.features import AudioFeatures
+from vasa_core.audio.load import MAX_SECONDS
 from vasa_core.errors import VasaError
 from vasa_core.motion import schema
 from vasa_core.motion.controls import Controls
@@ -65,6 +67,34 @@ def stamp(frame: np.ndarray) -> np.ndarray:
     )
     draw.text((x, y - top), MARK, fill=(255, 255, 255), font=font)
     return np.asarray(picture)
+
+
+@dataclass
+class Spoken:
+    path: Path  # a WAV file
+    phonemes: list[tuple[str, float, float]]  # (IPA symbol, start s, end s)
+
+
+def speak(text: str, voice: str, folder: Path) -> Spoken:
+    """Text to speech (espeak-ng) written as `speech.wav` in `folder`."""
+    import soundfile
+
+    from vasa_core.audio import tts
+
+    speech = tts.synthesize(text, voice=voice)
+    path = folder / "speech.wav"
+    soundfile.write(path, speech.samples, speech.rate)
+    return Spoken(path, speech.phonemes)
+
+
+def voice_features(
+    sound: str | os.PathLike, fps: float, max_seconds: float = MAX_SECONDS
+) -> AudioFeatures:
+    """Features of a voice to animate, refusing audio with no voice in it."""
+    features = compute_features(load_audio(sound, max_seconds=max_seconds), fps=fps)
+    if not features.speech.any():
+        raise VasaError(f"{sound}: no voice in this audio (silent or too quiet): nothing to say")
+    return features
 
 
 class Pipeline:
@@ -143,6 +173,7 @@ class Pipeline:
         audio_guidance: float = 2.5,
         mark: bool = True,
         progress: bool = False,
+        max_seconds: float = MAX_SECONDS,
         on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     ) -> Path:
         """Write the talking-face video; returns its path.
@@ -150,10 +181,8 @@ class Pipeline:
         `on_frame(index, motion_row, frame)` is called for every frame as it is made (the
         app shows them as a live preview and plots the motion).
         """
-        import soundfile
         from tqdm import tqdm
 
-        from vasa_core.audio import tts
         from vasa_core.face import analyze
         from vasa_core.render.video import check_writable, write_video
 
@@ -165,13 +194,8 @@ class Pipeline:
         self._guidance(audio_guidance)  # a bad value fails before any work
         latents = analyze(image) if not hasattr(image, "identity") else image
         with tempfile.TemporaryDirectory(prefix="vasa-generate-") as work:
-            if text is not None:
-                speech = tts.synthesize(text, voice=voice)
-                sound = Path(work) / "speech.wav"
-                soundfile.write(sound, speech.samples, speech.rate)
-            else:
-                sound = Path(audio)
-            features = compute_features(load_audio(sound), fps=fps)
+            sound = Path(audio) if text is None else speak(text, voice, Path(work)).path
+            features = voice_features(sound, fps, max_seconds)
             pairs = self.stream(
                 latents, features, controls, seed, steps, size, audio_guidance, mark
             )

@@ -48,6 +48,7 @@ def reenact(
     size: int | None = 512,
     mark: bool = True,
     progress: bool = False,
+    max_seconds: float | None = None,
     on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
 ) -> Path:
     """Write the portrait (image or FaceLatents) moving as the face in `video` does."""
@@ -61,7 +62,7 @@ def reenact(
 
     out = check_writable(out)
     latents = analyze(image) if not hasattr(image, "identity") else image
-    driver, valid, fps = track_video(video)
+    driver, valid, fps = track_video(video, max_seconds)
     if not 1 <= fps <= 60:
         raise VasaError(f"{video}: frame rate {fps:g} is outside 1-60")
     try:

@@ -66,26 +66,24 @@ let failed = false;
 try {
   log(`opening ${url} in ${executablePath}`);
   await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
-  const analyze = page.getByRole('button', { name: 'Analyze', exact: true });
-  await analyze.waitFor({ timeout: 60_000 });
+  const generate = page.locator('#generate-button');
+  await generate.waitFor({ timeout: 60_000 });
 
-  // The Examples gallery's buttons have no accessible name; each shows its portrait file.
+  // The examples are buttons labelled with the portrait's name.
   log(`picking the example portrait "${example}"`);
-  await page.getByRole('button').filter({ has: page.locator(`img[src$="/${example}.png"]`) }).click();
+  await page.locator('#examples').getByRole('button', { name: example, exact: true }).click();
   // The portrait input shows the picture instead of its upload prompt.
   await page.getByRole('button', { name: 'Drop an image file here to upload' })
     .waitFor({ state: 'hidden', timeout: 30_000 });
+  // A new portrait is analysed at once: its Face Mesh fit appears beside it.
+  await until('Face Mesh fit', page.locator('#overlay img'), 120);
 
-  log('Analyze');
-  await analyze.click();
-  await until('face latents', page.getByText('faces_found'), 120);
-
-  log('Generate tab');
-  await page.getByRole('tab', { name: 'Generate' }).click();
-  await page.getByRole('textbox', { name: 'Text to say' }).fill(SENTENCE);
-  await page.getByRole('button', { name: 'Generate', exact: true }).click();
+  log('Generate');
+  await page.locator('#generate-text textarea').fill(SENTENCE);
+  await generate.click();
+  await until('live preview', page.locator('#preview img'), generateSeconds);
   log(`generating "${SENTENCE}" (up to ${generateSeconds} s)`);
-  const video = await until('video', page.locator('video[src]'), generateSeconds);
+  const video = await until('video', page.locator('#talking-video video[src]'), generateSeconds);
 
   // Playable: the browser decoded its first frames, knows its length, and time moves on.
   const state = await video.evaluate(async (v) => {

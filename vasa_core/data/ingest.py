@@ -28,9 +28,12 @@ from vasa_core.motion import schema
 from vasa_core.render.video import video_frames
 
 
-def track_video(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, float]:
+def track_video(
+    path: str | os.PathLike, max_seconds: float | None = None
+) -> tuple[np.ndarray, np.ndarray, float]:
     """(motion [T, DIM], valid [T] bool, fps): Face Mesh on every frame of a video, each
-    encoded against one identity. Faceless frames take their nearest face's motion."""
+    encoded against one identity. Faceless frames take their nearest face's motion.
+    A video longer than `max_seconds` is refused as soon as that is known."""
     path = Path(path)
     if not path.is_file():
         raise VasaError(f"{path}: no such video")
@@ -39,6 +42,8 @@ def track_video(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, float]
         raise VasaError(f"{path}: frame rate {fps} is not usable")
     landmarks: list[np.ndarray | None] = []
     for frame in frames:
+        if max_seconds is not None and len(landmarks) >= max_seconds * fps:
+            raise VasaError(f"{path}: longer than {max_seconds:g} s, the limit here")
         faces = lm.detect_all(frame)
         landmarks.append(faces[0] if faces else None)
     if not landmarks:
