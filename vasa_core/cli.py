@@ -124,6 +124,22 @@ def cmd_generate(args: argparse.Namespace) -> None:
         steps=args.steps,
         size=None if args.size == "full" else int(args.size),
         fps=args.fps,
+        audio_guidance=args.guidance,
+        mark=not args.no_mark,
+        progress=not args.quiet,
+    )
+    print(f"{out}: written")
+
+
+def cmd_reenact(args: argparse.Namespace) -> None:
+    from vasa_core.reenact import reenact
+
+    image, _ = _read_portrait(args.image)
+    out = reenact(
+        image,
+        args.video,
+        args.out,
+        size=None if args.size == "full" else int(args.size),
         mark=not args.no_mark,
         progress=not args.quiet,
     )
@@ -290,7 +306,10 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--distance", type=float, default=1.0, help="head size, 0.6-1.6")
     generate.add_argument("--motion", type=float, default=1.0, help="head motion, 0-2")
     generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--steps", type=int, default=10, help="diffusion steps")
+    generate.add_argument("--steps", type=int, default=10, help="diffusion steps, 1-100")
+    generate.add_argument(
+        "--guidance", type=float, default=2.5, help="audio guidance scale, 0-10 (lip-sync)"
+    )
     generate.add_argument("--size", choices=["256", "512", "full"], default="512")
     generate.add_argument("--fps", type=float, default=25.0)
     generate.add_argument(
@@ -300,6 +319,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--quiet", action="store_true")
     generate.set_defaults(run=cmd_generate)
+
+    reenact = verbs.add_parser(
+        "reenact", help="drive a portrait with the head motion and expressions of a video"
+    )
+    reenact.add_argument("--image", required=True, help="portrait, or example:NAME")
+    reenact.add_argument("--video", required=True, help="a video of a face talking")
+    reenact.add_argument("--out", required=True, metavar="V.mp4")
+    reenact.add_argument("--size", choices=["256", "512", "full"], default="512")
+    reenact.add_argument(
+        "--no-mark",
+        action="store_true",
+        help="leave out the visible AI-generated mark (keep the consent)",
+    )
+    reenact.add_argument("--quiet", action="store_true")
+    reenact.set_defaults(run=cmd_reenact)
 
     bench = verbs.add_parser("bench", help="render speed of this machine")
     bench.add_argument("--json", action="store_true")
