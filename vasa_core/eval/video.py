@@ -2,7 +2,7 @@
 
     vasa eval talk.mp4 [--audio voice.wav] [--json] [--plot talk.png]
 
-The frames go through `vasa_core.data.ingest.ingest_video` (Face Mesh on every frame, the
+The frames go through `vasa_core.data.ingest.track_video` (Face Mesh on every frame, the
 motion encoded against the calmest frame's identity, frames without a face marked invalid);
 the sound, the video's own or `--audio`, becomes features on the video's own frame clock;
 `metrics` then measures, over the frames with a face:
@@ -24,7 +24,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,36 +277,6 @@ def _probe(path: Path) -> tuple[bool, float | None]:
     return has_audio, seconds
 
 
-def _with_sound(video: Path, samples: np.ndarray, folder: Path) -> Path:
-    """A copy of `video` (its frames copied, not re-encoded) with `samples` as its sound.
-
-    `ingest_video` measures a video with the sound it carries; this lets it measure a
-    silent video, or one whose sound is replaced by --audio.
-    """
-    import imageio_ffmpeg
-    import soundfile
-
-    sound = folder / "sound.wav"
-    soundfile.write(sound, samples, RATE)
-    muxed = folder / "video.mkv"
-    result = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error",
-         "-i", str(video), "-i", str(sound), "-map", "0:v:0", "-map", "1:a:0",
-         "-c:v", "copy", "-c:a", "pcm_s16le", str(muxed)],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-    )  # fmt: skip
-    if result.returncode != 0:
-        lines = result.stderr.strip().splitlines()
-        raise VasaError(
-            f"{video}: could not pair its frames with the --audio sound "
-            f"({lines[-1] if lines else 'ffmpeg failed'})"
-        )
-    return muxed
-
-
 def _on_frames(features: AudioFeatures, frames: int) -> AudioFeatures:
     """The features cut or padded (with silence) to exactly `frames` rows."""
     pad = max(0, frames - features.frames)
@@ -334,7 +303,7 @@ def evaluate_video(
     `audio` replaces the video's own sound (for a silent video or a separate recording);
     `announce` prints one line on stderr before Face Mesh starts on a long video.
     """
-    from vasa_core.data.ingest import ingest_video
+    from vasa_core.data.ingest import track_video
 
     path = Path(path)
     if not path.exists():
@@ -350,16 +319,7 @@ def evaluate_video(
     samples = load_audio(sound)
     if announce and seconds and seconds > ANNOUNCE_SECONDS:
         print(f"measuring {seconds:.0f} s of video with Face Mesh ...", file=sys.stderr)
-    if audio is None:
-        clip = ingest_video(path)
-    else:
-        with tempfile.TemporaryDirectory(prefix="vasa-eval-") as folder:
-            muxed = _with_sound(path, samples, Path(folder))
-            try:
-                clip = ingest_video(muxed)
-            except VasaError as error:  # name the user's video, not our copy of it
-                raise VasaError(str(error).replace(str(muxed), str(path))) from None
-    fps, valid, motion = clip.info["fps"], clip.valid, clip.motion
+    motion, valid, fps = track_video(path)
     if len(motion) < MIN_FRAMES:
         raise VasaError(f"{path}: {len(motion)} frame(s) is too short to measure")
     features = _on_frames(compute_features(samples, fps=fps), len(motion))
