@@ -141,3 +141,12 @@ def test_guidance_and_steps_out_of_range_are_refused(tmp_path, pipeline, latents
     with pytest.raises(VasaError, match="steps"):
         next(pipeline.stream(latents["drawn"], features, Controls(), steps=0))
     assert not list(tmp_path.iterdir())
+
+
+def test_a_missing_checkpoint_is_one_clear_line(tmp_path):
+    result = run_vasa(
+        "generate", "--image", "example:drawn", "--text", "Hi.", "--quiet",
+        "--checkpoint", str(tmp_path / "nope.safetensors"), "--out", str(tmp_path / "x.mp4"),
+    )  # fmt: skip
+    assert_one_line_error(result, "no such checkpoint")
+    assert not list(tmp_path.iterdir())

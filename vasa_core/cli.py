@@ -113,7 +113,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
         motion=args.motion,
     )
     image, _ = _read_portrait(args.image)
-    out = Pipeline().generate(
+    out = Pipeline(args.checkpoint).generate(
         image,
         args.out,
         audio=args.audio,
@@ -307,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--motion", type=float, default=1.0, help="head motion, 0-2")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--steps", type=int, default=10, help="diffusion steps, 1-100")
+    generate.add_argument(
+        "--checkpoint",
+        metavar="CKPT.safetensors",
+        help="a motion generator trained by vasa train (default: the shipped one)",
+    )
     generate.add_argument(
         "--guidance", type=float, default=2.5, help="audio guidance scale, 0-10 (lip-sync)"
     )
