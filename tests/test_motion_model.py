@@ -176,3 +176,16 @@ def test_the_shipped_checkpoint_loads_with_this_code_and_schema_and_listens():
     assert sync["correlation"] > 0.3 and abs(sync["offset"]) <= 1
     opening = metrics.mouth_opening(motion)
     assert opening[features.speech].mean() > 3 * opening[~features.speech].mean()
+
+
+def test_without_held_out_voices_the_last_clips_are_held_out():
+    from types import SimpleNamespace
+
+    from vasa_core.motion.train import split
+
+    real = SimpleNamespace(voices=[""] * 12)  # ingested videos carry no voice name
+    train, test = split(real)
+    assert test == [11] and train == list(range(11))
+    corpus = SimpleNamespace(voices=["en", "en-us+m5", "fr"])
+    assert split(corpus) == ([0, 2], [1])  # held-out voices are the validation set
+    assert split(SimpleNamespace(voices=["de"])) == ([0], [0])  # one clip: nothing to spare

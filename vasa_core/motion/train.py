@@ -67,6 +67,11 @@ def split(clips: Clips) -> tuple[list[int], list[int]]:
     train = [i for i, v in enumerate(clips.voices) if not held_out(v)]
     if not train:
         raise VasaError("the corpus has no clips to train on")
+    if not test and len(train) >= 2:
+        # No held-out voices (e.g. ingested real videos): hold out the last tenth of the
+        # clips, so the validation loss still shows overfitting.
+        cut = max(1, len(train) // 10)
+        train, test = train[:-cut], train[-cut:]
     return train, test or train[:1]
 
 
