@@ -11,10 +11,18 @@ from collections.abc import Iterator
 
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
-    """Send file descriptor 2 to /dev/null for the duration (when it is a real file)."""
+    """Send file descriptor 2 to /dev/null for the duration.
+
+    Native code writes to descriptor 2 whatever Python's sys.stderr is: in a notebook
+    sys.stderr is a kernel stream without a descriptor, but descriptor 2 still exists.
+    """
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):  # stderr replaced (notebooks, pytest)
+        fd = 2
+    try:
+        os.fstat(fd)
+    except OSError:  # no descriptor 2 at all
         yield
         return
     saved = os.dup(fd)

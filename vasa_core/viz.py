@@ -102,18 +102,14 @@ def plot_clip(
 
     Returns a matplotlib Figure (save it with `fig.savefig(path)`).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no backend switch, nothing kept open
 
     from vasa_core.motion import schema
 
     t_audio = np.arange(len(samples)) / rate
     t = (np.arange(len(motion)) + 0.5) / fps
-    fig, axes = plt.subplots(
-        4, 1, figsize=(12, 9), sharex=True, gridspec_kw={"height_ratios": [1.2, 1.4, 1, 0.8]}
-    )
+    fig = Figure(figsize=(12, 9))
+    axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": [1.2, 1.4, 1, 0.8]})
     axes[0].plot(t_audio, samples, color="0.4", linewidth=0.5)
     for symbol, start, end in phonemes:
         if symbol != "_":

@@ -39,7 +39,8 @@ class AudioFeatures:
         return len(self.loudness)
 
     def normalized(self) -> np.ndarray:
-        """[T, 84] float32: mel, loudness, log-pitch, voicing, speech, standardised per clip.
+        """[T, 84] float32: mel, loudness and log-pitch standardised per clip; voicing and
+        speech as they are (0 or 1).
 
         Per-clip standardisation removes the recording's level and colour, so a quiet phone
         recording and a studio voice look alike to the generator.
