@@ -47,15 +47,17 @@ def test_the_denoiser_predicts_a_window_and_hears_each_condition():
     assert not torch.allclose(model(**(x | {"audio": x["audio"] + 1})), out)
 
 
+CONDITION_INPUTS = ("audio", "controls", "context_motion", "context_audio")
+
+
 def test_sampling_is_deterministic_and_guidance_zero_changes_nothing():
     model = MotionDenoiser(TINY).eval()
     x = inputs(batch=1)
 
     def denoise(x_t, t, keep):
-        flags = {f"keep_{k}": torch.tensor([v]) for k, v in keep.items()}
-        return model(
-            x_t, t, x["audio"], x["controls"], x["context_motion"], x["context_audio"], **flags
-        )
+        flags = {f"keep_{k}": v for k, v in keep.items()}
+        given = [x[k].expand(len(x_t), *x[k].shape[1:]) for k in CONDITION_INPUTS]
+        return model(x_t, t, *given, **flags)
 
     shape = (1, TINY.window, schema.DIM)
     a = diffusion.sample(denoise, shape, steps=5, generator=torch.Generator().manual_seed(1))
@@ -189,3 +191,16 @@ def test_without_held_out_voices_the_last_clips_are_held_out():
     corpus = SimpleNamespace(voices=["en", "en-us+m5", "fr"])
     assert split(corpus) == ([0, 2], [1])  # held-out voices are the validation set
     assert split(SimpleNamespace(voices=["de"])) == ([0], [0])  # one clip: nothing to spare
+
+
+def test_guidance_combines_the_stacked_passes_as_vasa_1_does():
+    # A denoiser whose answer only says which conditions it was given: audio 1, controls 2.
+    def denoise(x_t, t, keep):
+        value = keep["audio"].float() + 2 * keep["controls"].float()
+        return value[:, None, None].expand_as(x_t)
+
+    shape = (2, 4, schema.DIM)
+    one_step = diffusion.sample(denoise, shape, steps=1, guidance={"audio": 2.0})
+    assert torch.allclose(one_step, torch.full(shape, (1 + 2) * 3 - 2 * 2.0))
+    both = diffusion.sample(denoise, shape, steps=1, guidance={"audio": 2.0, "controls": 0.5})
+    assert torch.allclose(both, torch.full(shape, (1 + 2.5) * 3 - 2 * 2.0 - 0.5 * 1.0))

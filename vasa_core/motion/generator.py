@@ -60,19 +60,23 @@ class MotionGenerator:
         audio_t, controls_t = tensor(audio), tensor(controls)
         ctx_m = tensor((context_motion - self.mean) / self.std)
         ctx_a = tensor(context_audio)
-        present = torch.ones(1, dtype=torch.bool, device=device)
 
         def denoise(x_t, t, keep):
+            n = len(x_t)  # the sampler stacks its guidance passes into one batch
+
+            def rows(x):
+                return x.expand(n, *x.shape[1:])
+
             return self.model(
                 x_t,
                 t,
-                audio_t,
-                controls_t,
-                ctx_m,
-                ctx_a,
-                present & keep["audio"],
-                present & keep["controls"],
-                present & (keep["context"] and has_context),
+                rows(audio_t),
+                rows(controls_t),
+                rows(ctx_m),
+                rows(ctx_a),
+                keep["audio"],
+                keep["controls"],
+                keep["context"] & has_context,
             )
 
         with torch.inference_mode():
