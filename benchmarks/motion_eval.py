@@ -53,8 +53,17 @@ def join_jump(motion, window: int) -> float:
     return float(speed[joins].mean() / (speed[others].mean() + 1e-9)) if len(joins) else 1.0
 
 
-def evaluate(checkpoint=None, clips: int = 30, steps: int = 10) -> dict:
+def evaluate(
+    checkpoint=None, clips: int = 30, steps: int = 10, audio_guidance: float | None = None
+) -> dict:
     generator = MotionGenerator(checkpoint)
+    guidance = dict(gen_module.DEFAULT_GUIDANCE)
+    if audio_guidance is not None:
+        guidance["audio"] = audio_guidance
+
+    def sample(features, controls, seed):
+        return generator.generate(features, controls, seed, steps, guidance)
+
     rows = {"truth": [], "model": [], "baseline": []}
     closed = {"truth": [0, 0], "model": [0, 0], "baseline": [0, 0]}
     extra = {
@@ -70,7 +79,7 @@ def evaluate(checkpoint=None, clips: int = 30, steps: int = 10) -> dict:
         controls = clip.controls
         motions = {
             "truth": clip.motion,
-            "model": generator.generate(features, controls, 0, steps),
+            "model": sample(features, controls, 0),
             "baseline": baseline_motion(features),
         }
         for name, motion in motions.items():
@@ -86,19 +95,18 @@ def evaluate(checkpoint=None, clips: int = 30, steps: int = 10) -> dict:
         extra["distance_error"].append(
             float(abs(model[:, schema.index("scale")].mean() / controls.distance - 1))
         )
-        neutral = generator.generate(
-            features, Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance), 0, steps
+        neutral = sample(
+            features, Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance), 0
         )
-        happy = generator.generate(
+        happy = sample(
             features,
             Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance, "happy", 1.0),
             0,
-            steps,
         )
         extra["happy_smile_shift"].append(float((happy - neutral)[:, schema.index("smile")].mean()))
         stride = generator.window - min(gen_module.OVERLAP, generator.window // 2)
         extra["join_ratio"].append(join_jump(model, stride))
-        other = generator.generate(features, controls, 1, steps)
+        other = sample(features, controls, 1)
         extra["seed_yaw_corr"].append(float(np.corrcoef(model[:, 0], other[:, 0])[0, 1]))
         extra["seed_sync_diff"].append(
             abs(
@@ -124,9 +132,12 @@ def main() -> None:
     parser.add_argument("--checkpoint")
     parser.add_argument("--clips", type=int, default=30)
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument(
+        "--audio-guidance", type=float, default=gen_module.DEFAULT_GUIDANCE["audio"]
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    report = evaluate(args.checkpoint, args.clips, args.steps)
+    report = evaluate(args.checkpoint, args.clips, args.steps, args.audio_guidance)
     if args.json:
         print(json.dumps(report, indent=2))
         return
