@@ -108,3 +108,20 @@ def test_template_is_symmetric_one_face_width_wide_and_reproducible():
     rebuilt = build_template()
     assert rebuilt.n_faces == shipped.n_faces
     assert np.abs(rebuilt.points - shipped.points).max() < 1e-3
+
+
+def test_a_full_blink_closes_each_faces_own_eyes(latents):
+    for face in latents.values():
+        for name, upper, lower in (
+            ("blink_left", top.LEFT_UPPER_LID, top.LEFT_LOWER_LID),
+            ("blink_right", top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID),
+        ):
+            dynamics = schema.neutral()[schema.DYNAMICS].copy()
+            open_eye = rig.deform(face.identity, dynamics)
+            dynamics[schema.DYNAMICS_NAMES.index(name)] = 1.0
+            closed = rig.deform(face.identity, dynamics)
+
+            def gap(shape, upper=upper, lower=lower):
+                return np.abs(shape[list(upper), 1] - shape[list(lower), 1]).mean()
+
+            assert gap(closed) < 0.1 * gap(open_eye), (face.name, name)

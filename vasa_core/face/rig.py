@@ -14,6 +14,7 @@ that the rigid fit uses, so that expressions never leak into the head pose.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -131,6 +132,13 @@ def _lips(p: np.ndarray) -> np.ndarray:
     return across * along
 
 
+def _blinks(p: np.ndarray) -> dict[str, np.ndarray]:
+    return {
+        "blink_left": _lid(p, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID, top.LEFT_EYE_CORNERS),
+        "blink_right": _lid(p, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID, top.RIGHT_EYE_CORNERS),
+    }
+
+
 def _lid(p: np.ndarray, upper, lower, corners) -> np.ndarray:
     """A blink of one eye: the upper lid falls to the lower one, the skin above follows."""
     x = p[:, 0]
@@ -195,8 +203,7 @@ def _basis(p: np.ndarray) -> np.ndarray:
         "frown": _corners(p, (0.01, -0.035, 0.0), 0.06),
         "upper_lip_raise": upper_lip[:, None] * np.array([0.0, 0.03, 0.0]),
         "lower_lip_depress": lower_lip[:, None] * np.array([0.0, -0.03, 0.0]),
-        "blink_left": _lid(p, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID, top.LEFT_EYE_CORNERS),
-        "blink_right": _lid(p, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID, top.RIGHT_EYE_CORNERS),
+        **_blinks(p),
         "brow_raise": _brows(p, top.RIGHT_BROW + top.LEFT_BROW, (0.0, 0.045, 0.0), 0.05),
         "brow_frown": _brows(p, inner_brows, (-0.015, -0.025, 0.0), 0.035),
         "brow_inner_up": _brows(p, inner_brows, (0.0, 0.035, 0.0), 0.035),
@@ -336,15 +343,42 @@ def _turn_irises(shape: np.ndarray, gaze_yaw: float, gaze_pitch: float, back: bo
     return out
 
 
+_BASES: dict[bytes, np.ndarray] = {}
+
+
+def basis_for(identity: np.ndarray | None) -> np.ndarray:
+    """The basis for one face: the template's, except that a blink of 1 closes this face's
+    own eyes. An eye opened wider than the template's needs a longer lid travel; with the
+    template's, a wide eye stayed a third open at blink 1."""
+    if identity is None:
+        return load_rig().basis
+    identity = np.asarray(identity, dtype=np.float64)
+    key = hashlib.blake2b(identity.tobytes(), digest_size=16).digest()
+    if key not in _BASES:
+        if len(_BASES) > 32:  # a few faces at a time; forget the oldest
+            _BASES.pop(next(iter(_BASES)))
+        _BASES[key] = _own_basis(identity)
+    return _BASES[key]
+
+
+def _own_basis(identity: np.ndarray) -> np.ndarray:
+    rig = load_rig()
+    basis = rig.basis.copy()
+    mask = _stable_mask(rig.neutral)[:, None]
+    for name, field in _blinks(identity).items():
+        basis[LINEAR.index(name)] = field * mask
+    basis[:, IRIS] = 0.0
+    return basis
+
+
 # ---------------------------------------------------------------- decode and encode
 
 
 def deform(identity: np.ndarray, dynamics: np.ndarray) -> np.ndarray:
     """The canonical shape [478, 3] of `identity` making the expression `dynamics`."""
-    rig = load_rig()
     dynamics = np.asarray(dynamics, dtype=np.float64)
     linear = dynamics[: len(LINEAR)]
-    shape = identity + np.tensordot(linear, rig.basis, axes=1)
+    shape = identity + np.tensordot(linear, basis_for(identity), axes=1)
     return _turn_irises(shape, dynamics[-2], dynamics[-1])
 
 
@@ -381,7 +415,7 @@ def encode(
 
     depth = 0.0 if identity is None else DEPTH_WEIGHT
     w = np.sqrt(rig.weights[:, None] * np.array([1.0, 1.0, depth])).reshape(-1)
-    design = rig.basis.reshape(len(LINEAR), -1).T * w[:, None]
+    design = basis_for(identity).reshape(len(LINEAR), -1).T * w[:, None]
     target = (canonical - reference).reshape(-1) * w
     low = np.array([schema.LOW[schema.index(n)] for n in LINEAR])
     high = np.array([schema.HIGH[schema.index(n)] for n in LINEAR])
@@ -403,7 +437,14 @@ def encode(
 
 def identity_of(encoding: Encoding) -> np.ndarray:
     """The neutral shape behind an encoding: its expression removed, its eyes at rest."""
-    rig = load_rig()
     linear = encoding.dynamics[: len(LINEAR)]
-    shape = encoding.canonical - np.tensordot(linear, rig.basis, axes=1)
+    shape = encoding.canonical - np.tensordot(linear, load_rig().basis, axes=1)
+    # The identity's own blink field depends on the identity (its eye opening): find the
+    # shape that, deformed by its own basis, gives the encoding back (a few rounds; each
+    # shrinks the error by about the blink value).
+    for _ in range(30):
+        previous = shape
+        shape = encoding.canonical - np.tensordot(linear, _own_basis(shape), axes=1)
+        if np.abs(shape - previous).max() < 1e-10:
+            break
     return _turn_irises(shape, encoding.dynamics[-2], encoding.dynamics[-1], back=True)
