@@ -150,3 +150,16 @@ def test_a_missing_checkpoint_is_one_clear_line(tmp_path):
     )  # fmt: skip
     assert_one_line_error(result, "no such checkpoint")
     assert not list(tmp_path.iterdir())
+
+
+def test_head_motion_zero_is_a_still_head_while_lips_and_blinks_go_on(tmp_path, pipeline):
+    from vasa_core.motion.generator import HEAD
+
+    speech = tts.synthesize("We keep the head still and let the lips move along.")
+    features = compute_features(speech.samples, rate=speech.rate, fps=25)
+    still = pipeline.generator.generate(features, Controls(motion=0.0))
+    moving = pipeline.generator.generate(features, Controls(motion=1.0))
+    assert np.abs(still[:, HEAD]).max() == 0.0
+    assert moving[:, HEAD].std(axis=0).max() > 0.1
+    jaw = schema.index("jaw_open")
+    assert still[:, jaw].std() > 0.05  # the mouth still talks

@@ -31,6 +31,10 @@ SMOOTHED = [
 ]
 SMOOTH_FRAMES = 1.5
 OVERLAP = 10  # frames each window shares with the one before (cross-faded)
+# The head-motion control below 1 also scales the head's excursions from rest exactly: the
+# model alone leaves about 70% of its motion at 0 (the corpus has few still heads), and a
+# user who asks for a still head should get one.
+HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
 
 
 class MotionGenerator:
@@ -114,12 +118,14 @@ class MotionGenerator:
         context_a = np.zeros((self.context, 84), np.float32)
         has_context = False
         vector = controls.vector()
+        calm = min(1.0, controls.motion)
 
         def run(audio):
             padded = np.pad(audio, ((0, self.window - len(audio)), (0, 0)))
             motion = self._window(
                 padded, context_m, context_a, vector, has_context, steps, guidance, generator
             )[: len(audio)]
+            motion[:, HEAD] *= calm
             fade = np.linspace(0, 1, len(held) + 2)[1:-1, None]
             motion[: len(held)] = held * (1 - fade) + motion[: len(held)] * fade
             # Smooth head and gaze through the join with what came before.
