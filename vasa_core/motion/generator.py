@@ -31,10 +31,11 @@ SMOOTHED = [
 ]
 SMOOTH_FRAMES = 1.5
 OVERLAP = 10  # frames each window shares with the one before (cross-faded)
-# The head-motion control below 1 also scales the head's excursions from rest exactly: the
-# model alone leaves about 70% of its motion at 0 (the corpus has few still heads), and a
-# user who asks for a still head should get one.
+# The corpus draws head-motion intensity from 0.5-1.5, so below 0.5 the model extrapolates
+# (at 0 it kept about 70% of its motion). There the head's excursions from rest are also
+# faded out, to nothing at 0: a user who asks for a still head gets one.
 HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
+LEARNED_MOTION_FROM = 0.5
 
 
 class MotionGenerator:
@@ -118,7 +119,7 @@ class MotionGenerator:
         context_a = np.zeros((self.context, 84), np.float32)
         has_context = False
         vector = controls.vector()
-        calm = min(1.0, controls.motion)
+        calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
 
         def run(audio):
             padded = np.pad(audio, ((0, self.window - len(audio)), (0, 0)))
