@@ -262,6 +262,17 @@ def cmd_schema(args: argparse.Namespace) -> None:
         print(schema.describe())
 
 
+def _add_output_options(verb: argparse.ArgumentParser) -> None:
+    """What every verb that makes a talking-face video shares."""
+    verb.add_argument("--size", choices=["256", "512", "full"], default="512")
+    verb.add_argument(
+        "--no-mark",
+        action="store_true",
+        help="leave out the visible AI-generated mark (keep the consent)",
+    )
+    verb.add_argument("--quiet", action="store_true")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vasa", description="vasa-kit: audio-driven talking faces, to learn and demo."
@@ -315,14 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--guidance", type=float, default=2.5, help="audio guidance scale, 0-10 (lip-sync)"
     )
-    generate.add_argument("--size", choices=["256", "512", "full"], default="512")
     generate.add_argument("--fps", type=float, default=25.0)
-    generate.add_argument(
-        "--no-mark",
-        action="store_true",
-        help="leave out the visible AI-generated mark (keep the consent)",
-    )
-    generate.add_argument("--quiet", action="store_true")
+    _add_output_options(generate)
     generate.set_defaults(run=cmd_generate)
 
     reenact = verbs.add_parser(
@@ -331,13 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     reenact.add_argument("--image", required=True, help="portrait, or example:NAME")
     reenact.add_argument("--video", required=True, help="a video of a face talking")
     reenact.add_argument("--out", required=True, metavar="V.mp4")
-    reenact.add_argument("--size", choices=["256", "512", "full"], default="512")
-    reenact.add_argument(
-        "--no-mark",
-        action="store_true",
-        help="leave out the visible AI-generated mark (keep the consent)",
-    )
-    reenact.add_argument("--quiet", action="store_true")
+    _add_output_options(reenact)
     reenact.set_defaults(run=cmd_reenact)
 
     bench = verbs.add_parser("bench", help="render speed of this machine")

@@ -1,5 +1,6 @@
-"""Writing a file atomically: under a temporary name beside it, moved into place only when
-complete, so a failed or interrupted write never leaves half a file behind."""
+"""Writing output files: checked before any work (`check_output`), then written atomically,
+under a temporary name beside them and moved into place only when complete, so a failed or
+interrupted write never leaves half a file behind."""
 
 from __future__ import annotations
 
@@ -11,6 +12,22 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vasa_core.errors import VasaError
+
+
+def check_output(path: str | os.PathLike, suffix: str, what: str) -> Path:
+    """Fail early, before any work, unless a `what` (e.g. "video") can be written at `path`
+    with the expected `suffix` (e.g. ".mp4")."""
+    path = Path(path)
+    if path.suffix.lower() != suffix:
+        raise VasaError(f"{path}: the {what} is written as {suffix}; give a {suffix} path")
+    if path.is_dir():
+        raise VasaError(f"{path}: is a directory")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise VasaError(f"{path}: cannot write here (no folder {folder})")
+    if not os.access(folder, os.W_OK):
+        raise VasaError(f"{path}: cannot write here (permission denied)")
+    return path
 
 
 @contextlib.contextmanager

@@ -33,6 +33,7 @@ from vasa_core.audio import RATE, AudioFeatures, compute_features, load_audio
 from vasa_core.audio.features import SILENCE_DB
 from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
+from vasa_core.files import check_output
 from vasa_core.motion import schema
 
 MAX_LAG = 5  # frames searched either side for the audio-visual offset
@@ -224,17 +225,7 @@ class VideoEvaluation:
 
 def check_plot_path(path: str | os.PathLike) -> Path:
     """Fail early, before any work, if the plot cannot be written at `path`."""
-    path = Path(path)
-    if path.suffix.lower() != ".png":
-        raise VasaError(f"{path}: the plot is written as PNG; give a .png path")
-    if path.is_dir():
-        raise VasaError(f"{path}: is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VasaError(f"{path}: cannot write here (no folder {folder})")
-    if not os.access(folder, os.W_OK):
-        raise VasaError(f"{path}: cannot write here (permission denied)")
-    return path
+    return check_output(path, ".png", "plot")
 
 
 def save_plot(evaluation: VideoEvaluation, path: str | os.PathLike) -> Path:

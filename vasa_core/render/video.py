@@ -16,21 +16,12 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core.errors import VasaError
+from vasa_core.files import check_output
 
 
 def check_writable(path: str | os.PathLike) -> Path:
-    """Fail early, before any work, if `path` cannot be written."""
-    path = Path(path)
-    if path.suffix.lower() != ".mp4":
-        raise VasaError(f"{path}: videos are written as .mp4")
-    if path.is_dir():
-        raise VasaError(f"{path}: is a directory")
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise VasaError(f"{path}: cannot write here (no folder {folder})")
-    if not os.access(folder, os.W_OK):
-        raise VasaError(f"{path}: cannot write here (permission denied)")
-    return path
+    """Fail early, before any work, if the video cannot be written at `path`."""
+    return check_output(path, ".mp4", "video")
 
 
 def check_audio(path: str | os.PathLike) -> None:
