@@ -174,3 +174,15 @@ def test_reenact_drives_the_portrait_with_a_video(latents, tmp_path):
     with pytest.raises(Exception, match="upload or record a video"):
         list(vasa_app.run_reenact(latents["grace_hopper"], None, "256"))
     assert not any(vasa_app._WORK.iterdir())
+
+
+def test_edit_through_the_api_re_renders_the_portrait(client, tmp_path):
+    path = tmp_path / "drawn.png"
+    Image.fromarray(vasa_app.examples.load("drawn")).save(path)
+    values = [float(v) for v in vasa_app.schema.neutral()]
+    rest = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/run_motion")
+    values[vasa_app.schema.index("jaw_open")] = 1.0
+    opened = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/run_motion")
+    a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=int) for p in (rest, opened))
+    assert a.shape == b.shape == (512, 512, 3)
+    assert (np.abs(a - b).max(axis=2) > 30).sum() > 200  # the mouth opened
