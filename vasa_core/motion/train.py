@@ -182,6 +182,7 @@ def train(
     mean, std = every.mean(axis=0), np.maximum(every.std(axis=0), 1e-2)
     model = MotionDenoiser(config).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    warmup = max(1, min(200, steps // 10))  # a short run must still reach its rate
     state = out.with_suffix(".train.pt")
     step, history = 0, []
     if resume and state.exists():
@@ -198,7 +199,7 @@ def train(
     while step < steps:
         model.train()
         for group in optimizer.param_groups:
-            warm = min(1.0, (step + 1) / 200)
+            warm = min(1.0, (step + 1) / warmup)
             group["lr"] = lr * warm * 0.5 * (1 + math.cos(math.pi * step / steps))
         loss = loss_fn(net, windows.batch(batch_size, device), rng)
         optimizer.zero_grad(set_to_none=True)
