@@ -240,7 +240,7 @@ def run_generate(
     """Generate tab: the portrait says the text (or the recording), frames shown live.
 
     Yields (preview, status, video, motion-curves figure)."""
-    from vasa_core.audio import load_audio
+    from vasa_core.audio import RATE, load_audio
     from vasa_core.pipeline import speak
 
     text = (text or "").strip()
@@ -264,7 +264,7 @@ def run_generate(
         else:
             sound = Path(recording)
         samples = load_audio(sound, max_seconds=MAX_SECONDS)
-        seconds = len(samples) / 16000
+        seconds = len(samples) / RATE
 
         def work(on_frame):
             return _pipeline().generate(
@@ -284,7 +284,7 @@ def run_generate(
         for preview, status, video, motion in _live(work, f"of {round(seconds * float(fps))}"):
             figure = None
             if motion is not None:
-                figure = plot_clip(samples, 16000, phonemes, motion, float(fps), "generated motion")
+                figure = plot_clip(samples, RATE, phonemes, motion, float(fps), "generated motion")
             yield preview, status, video, figure
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +67,41 @@ def stamp(frame: np.ndarray) -> np.ndarray:
     )
     draw.text((x, y - top), MARK, fill=(255, 255, 255), font=font)
     return np.asarray(picture)
+
+
+def write_talking_video(
+    out: str | os.PathLike,
+    pairs: Iterable[tuple[np.ndarray, np.ndarray]],
+    total: int,
+    fps: float,
+    audio: str | os.PathLike | None,
+    mark: bool = True,
+    progress: bool = False,
+    on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    desc: str = "generating",
+    how: str = "",
+) -> Path:
+    """Write (motion row, frame) pairs as a video with its sound, each frame marked (with
+    the metadata tag, `how` added to it) unless `mark` is False, and handed to
+    `on_frame(index, motion_row, frame)` as it is written."""
+    from tqdm import tqdm
+
+    from vasa_core.render.video import write_video
+
+    def frames():
+        for index, (row, frame) in enumerate(pairs):
+            frame = stamp(frame) if mark else frame
+            if on_frame is not None:
+                on_frame(index, row, frame)
+            yield frame
+
+    return write_video(
+        out,
+        tqdm(frames(), total=total, unit="frame", desc=desc, disable=not progress),
+        fps=fps,
+        audio=audio,
+        metadata={"comment": f"{MARK} by vasa-kit{how}" if mark else "vasa-kit"},
+    )
 
 
 @dataclass
@@ -181,10 +216,8 @@ class Pipeline:
         `on_frame(index, motion_row, frame)` is called for every frame as it is made (the
         app shows them as a live preview and plots the motion).
         """
-        from tqdm import tqdm
-
         from vasa_core.face import analyze
-        from vasa_core.render.video import check_writable, write_video
+        from vasa_core.render.video import check_writable
 
         if (audio is None) == (text is None):
             raise VasaError("give either an audio file or a text to speak, not both or none")
@@ -197,26 +230,9 @@ class Pipeline:
             sound = Path(audio) if text is None else speak(text, voice, Path(work)).path
             features = voice_features(sound, fps, max_seconds)
             pairs = self.stream(
-                latents, features, controls, seed, steps, size, audio_guidance, mark
+                latents, features, controls, seed, steps, size, audio_guidance, mark=False
             )
-
-            def frames():
-                for index, (row, frame) in enumerate(pairs):
-                    if on_frame is not None:
-                        on_frame(index, row, frame)
-                    yield frame
-
-            write_video(
-                out,
-                tqdm(
-                    frames(),
-                    total=features.frames,
-                    unit="frame",
-                    desc="generating",
-                    disable=not progress,
-                ),
-                fps=fps,
-                audio=sound,
-                metadata={"comment": f"{MARK} by vasa-kit" if mark else "vasa-kit"},
+            write_talking_video(
+                out, pairs, features.frames, fps, sound, mark, progress, on_frame, "generating"
             )
         return out

@@ -52,13 +52,11 @@ def reenact(
     on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
 ) -> Path:
     """Write the portrait (image or FaceLatents) moving as the face in `video` does."""
-    from tqdm import tqdm
-
     from vasa_core.data.ingest import track_video
     from vasa_core.face import analyze
-    from vasa_core.pipeline import MARK, stamp
+    from vasa_core.pipeline import write_talking_video
     from vasa_core.render import Renderer
-    from vasa_core.render.video import check_audio, check_writable, write_video
+    from vasa_core.render.video import check_audio, check_writable
 
     out = check_writable(out)
     latents = analyze(image) if not hasattr(image, "identity") else image
@@ -73,17 +71,7 @@ def reenact(
     motion = retarget(latents.motion, driver, valid)
     renderer = Renderer(latents, size=size)
 
-    def frames():
-        for index, (row, frame) in enumerate(zip(motion, renderer.stream(motion), strict=True)):
-            frame = stamp(frame) if mark else frame
-            if on_frame is not None:
-                on_frame(index, row, frame)
-            yield frame
-
-    return write_video(
-        out,
-        tqdm(frames(), total=len(motion), unit="frame", desc="reenacting", disable=not progress),
-        fps=fps,
-        audio=sound,
-        metadata={"comment": f"{MARK} by vasa-kit (reenacted)" if mark else "vasa-kit"},
+    pairs = zip(motion, renderer.stream(motion), strict=True)
+    return write_talking_video(
+        out, pairs, len(motion), fps, sound, mark, progress, on_frame, "reenacting", " (reenacted)"
     )
