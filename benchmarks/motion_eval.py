@@ -27,12 +27,14 @@ from vasa_core.motion.train import held_out
 EVAL_SEED = 99
 
 
-def eval_clips(count: int):
+def eval_clips(count: int, voices: str = "held-out"):
+    """Clips of sentences never trained on, spoken by voices held out of training (the
+    report) or by training voices (for choosing sampling settings without the report's)."""
     index = 0
     while count > 0:
         clip = corpus.make_clip(EVAL_SEED, index, keep_audio=True)
         index += 1
-        if held_out(clip.info["voice"]):
+        if held_out(clip.info["voice"]) == (voices == "held-out"):
             count -= 1
             yield clip
 
@@ -54,7 +56,11 @@ def join_jump(motion, window: int) -> float:
 
 
 def evaluate(
-    checkpoint=None, clips: int = 30, steps: int = 10, audio_guidance: float | None = None
+    checkpoint=None,
+    clips: int = 30,
+    steps: int = 10,
+    audio_guidance: float | None = None,
+    voices: str = "held-out",
 ) -> dict:
     generator = MotionGenerator(checkpoint)
     guidance = dict(gen_module.DEFAULT_GUIDANCE)
@@ -74,7 +80,7 @@ def evaluate(
         "seed_yaw_corr": [],
         "seed_sync_diff": [],
     }
-    for clip in eval_clips(clips):
+    for clip in eval_clips(clips, voices):
         features = compute_features(clip.samples)
         controls = clip.controls
         motions = {
@@ -135,9 +141,19 @@ def main() -> None:
     parser.add_argument(
         "--audio-guidance", type=float, default=gen_module.DEFAULT_GUIDANCE["audio"]
     )
+    parser.add_argument("--head-temperature", type=float, default=gen_module.HEAD_TEMPERATURE)
+    parser.add_argument("--smooth-frames", type=float, default=gen_module.SMOOTH_FRAMES)
+    parser.add_argument(
+        "--voices",
+        choices=("held-out", "training"),
+        default="held-out",
+        help="training voices: for choosing settings without looking at the held-out report",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    report = evaluate(args.checkpoint, args.clips, args.steps, args.audio_guidance)
+    gen_module.HEAD_TEMPERATURE = args.head_temperature
+    gen_module.SMOOTH_FRAMES = args.smooth_frames
+    report = evaluate(args.checkpoint, args.clips, args.steps, args.audio_guidance, args.voices)
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -204,3 +204,59 @@ def test_guidance_combines_the_stacked_passes_as_vasa_1_does():
     assert torch.allclose(one_step, torch.full(shape, (1 + 2) * 3 - 2 * 2.0))
     both = diffusion.sample(denoise, shape, steps=1, guidance={"audio": 2.0, "controls": 0.5})
     assert torch.allclose(both, torch.full(shape, (1 + 2.5) * 3 - 2 * 2.0 - 0.5 * 1.0))
+
+
+def test_guidance_per_channel_leaves_unweighted_channels_at_the_conditional():
+    def denoise(x_t, t, keep):
+        value = keep["audio"].float() + 2 * keep["controls"].float()
+        return value[:, None, None].expand_as(x_t)
+
+    shape = (1, 4, schema.DIM)
+    weights = torch.zeros(schema.DIM)
+    weights[3] = 2.0
+    out = diffusion.sample(denoise, shape, steps=1, guidance={"audio": weights})
+    assert torch.allclose(out[..., 3], torch.full((1, 4), (1 + 2) * 3 - 2 * 2.0))
+    others = torch.cat([out[..., :3], out[..., 4:]], dim=-1)
+    assert torch.allclose(others, torch.full_like(others, 3.0))  # plain H(x_t, C)
+
+
+def test_temperature_widens_the_starting_noise_of_its_channels_only():
+    def keep_as_is(x_t, t, keep):  # a "denoiser" that trusts its input
+        return x_t
+
+    shape = (1, 8, schema.DIM)
+    temperature = torch.ones(schema.DIM)
+    temperature[0] = 2.0
+
+    def run(scale):
+        return diffusion.sample(
+            keep_as_is, shape, steps=3, temperature=scale, generator=torch.Generator().manual_seed(4)
+        )
+
+    plain, warm = run(1.0), run(temperature)
+    assert torch.allclose(warm[..., 0], 2 * plain[..., 0], atol=1e-5)
+    assert torch.allclose(warm[..., 1:], plain[..., 1:], atol=1e-5)
+
+
+def test_the_head_moves_as_much_as_in_the_corpus_only_with_its_temperature(monkeypatch):
+    clips = [corpus.make_clip(99, i, keep_audio=True) for i in range(5)]
+    generator = MotionGenerator()
+    pose = [schema.index(n) for n in ("yaw", "pitch", "roll")]
+    jaw = schema.index("jaw_open")
+
+    def sample():
+        return [
+            generator.generate(compute_features(c.samples), c.controls, seed=0) for c in clips
+        ]
+
+    def spread(motions):
+        return np.mean([m[:, pose].std(axis=0).mean() for m in motions])
+
+    warm = sample()
+    monkeypatch.setattr("vasa_core.motion.generator.HEAD_TEMPERATURE", 1.0)
+    cold = sample()
+    truth = spread([c.motion for c in clips])
+    assert spread(cold) < 0.8 * truth  # the network alone regresses the head to its mean
+    assert spread(warm) > 1.3 * spread(cold) and 0.7 * truth < spread(warm) < 1.3 * truth
+    for w, c in zip(warm, cold, strict=True):  # the mouth is not the head's business
+        assert np.abs(w[:, jaw] - c[:, jaw]).mean() < 0.05

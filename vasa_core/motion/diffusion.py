@@ -34,20 +34,25 @@ def sample(
     denoise,  # callable(x_t, t, keep) -> x0 prediction; keep: condition -> bool tensor [B]
     shape: tuple[int, int, int],
     steps: int = 10,
-    guidance: dict[str, float] | None = None,
+    guidance: dict[str, float | torch.Tensor] | None = None,
     generator: torch.Generator | None = None,
     device=None,
-    guided: torch.Tensor | None = None,
+    temperature: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
     """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`.
 
     With guidance, the conditional prediction and one prediction per dropped condition are
     made in one call on a stacked batch (the same sums, one pass of the network instead of
-    several). `guided` [DIM] (0/1) limits guidance to some channels; the rest keep the plain
-    conditional prediction.
+    several). A condition's weight is a number or one per channel [DIM] (0: that channel
+    keeps the plain conditional prediction). `temperature` (a number or [DIM]) scales the
+    starting noise: above 1 it widens what a model that regresses to its mean would shrink.
     """
-    guidance = {k: v for k, v in (guidance or {}).items() if v}
-    x = torch.randn(shape, generator=generator, device=device)
+    guidance = {
+        k: v
+        for k, v in (guidance or {}).items()
+        if (bool(v.any()) if torch.is_tensor(v) else v != 0)
+    }
+    x = torch.randn(shape, generator=generator, device=device) * temperature
     times = torch.linspace(1.0, 0.0, steps + 1, device=device)
     batch = shape[0]
     # Row block 0 keeps every condition; block k + 1 drops the k-th guided one.
@@ -60,11 +65,11 @@ def sample(
         t, t_next = times[i], times[i + 1]
         tt = t.expand(batch * (1 + len(names)))
         x0, *dropped = denoise(x.repeat(1 + len(names), 1, 1), tt, keep).split(batch)
-        if names:
-            total = x0 * (1 + sum(guidance.values()))
-            for name, without in zip(names, dropped, strict=True):
-                total = total - guidance[name] * without
-            x0 = total if guided is None else x0 + guided * (total - x0)
+        # (1 + sum l) H(C) - sum l H(C without c) = H(C) + sum l (H(C) - H(C without c))
+        guided = x0
+        for name, without in zip(names, dropped, strict=True):
+            guided = guided + guidance[name] * (x0 - without)
+        x0 = guided
         a, a_next = alpha_bar(t).clamp(1e-5, 1.0), alpha_bar(t_next).clamp(1e-5, 1.0)
         eps = (x - a.sqrt() * x0) / (1 - a).sqrt().clamp(min=1e-4)
         x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps if i < steps - 1 else x0

@@ -16,16 +16,24 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from vasa_core.audio.features import AudioFeatures
+from vasa_core.data import visemes
 from vasa_core.motion import diffusion, schema
 from vasa_core.motion.checkpoint import load_checkpoint
 from vasa_core.motion.controls import Controls
 
 DEFAULT_GUIDANCE = {"audio": 2.5, "controls": 1.0}  # measured: benchmarks/motion_eval.py
 # Guidance sharpens what the audio and controls decide (mouth, blinks, expression) but
-# also shrinks what they leave free (the head wanders on its own): it is applied to the
-# dynamics only. The head and gaze are then smoothed over about 60 ms, removing the
-# frame-to-frame jitter a 10-step sampler leaves; mouth and blinks are left sharp.
-GUIDED = np.array([c.group == "dynamics" for c in schema.CHANNELS], np.float32)
+# also shrinks what they leave free (the head wanders on its own): each condition's weight
+# is spread over the channels by GUIDANCE_WEIGHTS, and the head gets none. The lips get
+# LIP_AUDIO_GUIDANCE times the face's audio weight: at 2.5 on the lips, 25-30% of p/b/m
+# centres left the lips apart, and 2.5 everywhere more doubled the blinks (measured with
+# benchmarks/motion_eval.py --voices training). The head and gaze are then smoothed over
+# about 60 ms, removing the frame-to-frame jitter a 10-step sampler leaves; mouth and
+# blinks are left sharp.
+LIP_AUDIO_GUIDANCE = 2.4
+_FACE = np.array([c.group == "dynamics" for c in schema.CHANNELS], np.float32)
+_LIPS = np.isin(schema.NAMES, visemes.MOUTH).astype(np.float32)
+GUIDANCE_WEIGHTS = {"audio": _FACE + (LIP_AUDIO_GUIDANCE - 1) * _LIPS, "controls": _FACE}
 SMOOTHED = [
     schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale", "gaze_yaw", "gaze_pitch")
 ]
@@ -36,6 +44,11 @@ OVERLAP = 10  # frames each window shares with the one before (cross-faded)
 # faded out, to nothing at 0: a user who asks for a still head gets one.
 HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
 LEARNED_MOTION_FROM = 0.5
+# The network regresses the head towards its mean: sampled from unit noise, the head moved
+# about half as much and half as fast as in the corpus. Starting the head's channels from
+# wider noise restores it; 2.0 was measured on voices the model trained on, sentences it
+# never saw (benchmarks/motion_eval.py --voices training --head-temperature T).
+HEAD_TEMPERATURE = 2.0
 
 
 class MotionGenerator:
@@ -44,6 +57,11 @@ class MotionGenerator:
         self.model, self.mean, self.std, self.training = load_checkpoint(checkpoint, self.device)
         self.window = self.model.config.window
         self.context = self.model.config.context
+
+    def _temperature(self) -> torch.Tensor:
+        temperature = torch.ones(schema.DIM, device=self.device)
+        temperature[HEAD] = HEAD_TEMPERATURE
+        return temperature
 
     def _window(
         self,
@@ -84,15 +102,19 @@ class MotionGenerator:
                 keep["context"] & has_context,
             )
 
+        weights = {
+            name: scale * torch.as_tensor(GUIDANCE_WEIGHTS.get(name, _FACE), device=device)
+            for name, scale in guidance.items()
+        }
         with torch.inference_mode():
             x0 = diffusion.sample(
                 denoise,
                 (1, self.window, schema.DIM),
                 steps=steps,
-                guidance=guidance,
+                guidance=weights,
                 generator=generator,
                 device=device,
-                guided=torch.as_tensor(GUIDED, device=device),
+                temperature=self._temperature(),
             )
         return x0[0].cpu().numpy() * self.std + self.mean
 
