@@ -230,7 +230,11 @@ def test_temperature_widens_the_starting_noise_of_its_channels_only():
 
     def run(scale):
         return diffusion.sample(
-            keep_as_is, shape, steps=3, temperature=scale, generator=torch.Generator().manual_seed(4)
+            keep_as_is,
+            shape,
+            steps=3,
+            temperature=scale,
+            generator=torch.Generator().manual_seed(4),
         )
 
     plain, warm = run(1.0), run(temperature)
@@ -245,9 +249,7 @@ def test_the_head_moves_as_much_as_in_the_corpus_only_with_its_temperature(monke
     jaw = schema.index("jaw_open")
 
     def sample():
-        return [
-            generator.generate(compute_features(c.samples), c.controls, seed=0) for c in clips
-        ]
+        return [generator.generate(compute_features(c.samples), c.controls, seed=0) for c in clips]
 
     def spread(motions):
         return np.mean([m[:, pose].std(axis=0).mean() for m in motions])
