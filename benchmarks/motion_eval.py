@@ -2,6 +2,7 @@
 own motion and the rule-based baseline.
 
     .venv/bin/python benchmarks/motion_eval.py [--checkpoint CKPT] [--clips 30] [--json]
+        [--plot PNG]
 
 Eval clips come from a corpus seed never used for training (99), keeping only the voices
 held out of training (`vasa_core.motion.train.HELD_OUT_VOICE_MARKS`).
@@ -61,6 +62,7 @@ def evaluate(
     steps: int = 10,
     audio_guidance: float | None = None,
     voices: str = "held-out",
+    plot: str | None = None,
 ) -> dict:
     generator = MotionGenerator(checkpoint)
     guidance = dict(gen_module.DEFAULT_GUIDANCE)
@@ -80,6 +82,7 @@ def evaluate(
         "seed_yaw_corr": [],
         "seed_sync_diff": [],
     }
+    example = None
     for clip in eval_clips(clips, voices):
         features = compute_features(clip.samples)
         controls = clip.controls
@@ -88,8 +91,18 @@ def evaluate(
             "model": sample(features, controls, 0),
             "baseline": baseline_motion(features),
         }
+        if example is None:
+            example = (clip, features, motions)
+        truth_mouth = metrics.mouth_opening(clip.motion)[features.speech]
         for name, motion in motions.items():
             rows[name].append(metrics.summary(motion, features))
+            # How well the mouth articulates: its opening against the corpus's own, over
+            # speech (the loudness correlation above also rewards a mouth that just
+            # follows loudness).
+            mouth = metrics.mouth_opening(motion)[features.speech]
+            rows[name][-1]["mouth_vs_truth"] = (
+                float(np.corrcoef(mouth, truth_mouth)[0, 1]) if mouth.std() > 1e-9 else 0.0
+            )
             got, total = bilabial_closed(motion, clip.info["phonemes"], features.fps)
             closed[name][0] += got
             closed[name][1] += total
@@ -130,7 +143,39 @@ def evaluate(
     report["controls"] = {k: round(float(np.nanmean(v)), 3) for k, v in extra.items()}
     report["clips"] = clips
     report["training"] = generator.training.get("steps")
+    if plot:
+        save_plot(plot, *example)
     return report
+
+
+def save_plot(path: str, clip, features, motions: dict) -> None:
+    """Loudness, mouth opening and head pose of one clip: corpus truth, model, baseline."""
+    from matplotlib.figure import Figure
+
+    seconds = np.arange(features.frames) / features.fps
+    fig = Figure(figsize=(12, 8), layout="constrained")
+    loud, mouth, yaw, pitch = fig.subplots(4, 1, sharex=True)
+    loud.plot(seconds, np.where(features.speech, features.loudness, np.nan), color="0.3")
+    loud.set_ylabel("loudness (dB)\nspeech frames")
+    voice = clip.info["voice"]
+    loud.set_title(f'held-out voice {voice}: "{clip.info.get("text", "")[:90]}"', fontsize=10)
+    style = {"truth": ("0.55", 3.0), "model": ("C3", 1.4), "baseline": ("C0", 1.0)}
+    for name, motion in motions.items():
+        colour, width = style[name]
+        label = {"truth": "corpus truth", "model": "model", "baseline": "baseline"}[name]
+        mouth.plot(seconds, metrics.mouth_opening(motion), color=colour, lw=width, label=label)
+        for axis, channel in ((yaw, "yaw"), (pitch, "pitch")):
+            if name != "baseline":
+                axis.plot(seconds, motion[:, schema.index(channel)], color=colour, lw=width)
+    for s, a, b in clip.info["phonemes"]:
+        if visemes.kind(s) == "bilabial":
+            mouth.axvspan(a, b, color="C2", alpha=0.2, lw=0)
+    mouth.set_ylabel("mouth opening\n(face widths)")
+    mouth.legend(loc="upper right", fontsize=8, title="green: p, b, m", title_fontsize=8)
+    yaw.set_ylabel("yaw (deg)")
+    pitch.set_ylabel("pitch (deg)")
+    pitch.set_xlabel("seconds")
+    fig.savefig(path, dpi=90)
 
 
 def main() -> None:
@@ -149,11 +194,14 @@ def main() -> None:
         default="held-out",
         help="training voices: for choosing settings without looking at the held-out report",
     )
+    parser.add_argument("--plot", metavar="PNG", help="curves of the first clip")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     gen_module.HEAD_TEMPERATURE = args.head_temperature
     gen_module.SMOOTH_FRAMES = args.smooth_frames
-    report = evaluate(args.checkpoint, args.clips, args.steps, args.audio_guidance, args.voices)
+    report = evaluate(
+        args.checkpoint, args.clips, args.steps, args.audio_guidance, args.voices, args.plot
+    )
     if args.json:
         print(json.dumps(report, indent=2))
         return
