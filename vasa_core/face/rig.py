@@ -378,7 +378,9 @@ def deform(identity: np.ndarray, dynamics: np.ndarray) -> np.ndarray:
     """The canonical shape [478, 3] of `identity` making the expression `dynamics`."""
     dynamics = np.asarray(dynamics, dtype=np.float64)
     linear = dynamics[: len(LINEAR)]
-    shape = identity + np.tensordot(linear, basis_for(identity), axes=1)
+    # einsum, not tensordot: this sum is tiny, and BLAS waking its threads for it while
+    # PyTorch's own threads are busy rendering took 1.4 ms a frame instead of 0.02 ms.
+    shape = identity + np.einsum("k,kij->ij", linear, basis_for(identity))
     return _turn_irises(shape, dynamics[-2], dynamics[-1])
 
 
