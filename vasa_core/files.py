@@ -1,6 +1,7 @@
-"""Writing output files: checked before any work (`check_output`), then written atomically,
-under a temporary name beside them and moved into place only when complete, so a failed or
-interrupted write never leaves half a file behind."""
+"""Files in and out. Inputs are checked to be a non-empty file (`check_input`). Outputs are
+checked before any work (`check_output`), then written atomically, under a temporary name
+beside them and moved into place only when complete, so a failed or interrupted write never
+leaves half a file behind."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ from pathlib import Path
 from typing import BinaryIO
 
 from vasa_core.errors import VasaError
+
+
+def check_input(path: str | os.PathLike, what: str, missing: str = "file") -> Path:
+    """One clear error unless `path` is a non-empty file; `what` names what it should be
+    ("an image"), `missing` what is reported absent ("no such file")."""
+    path = Path(path)
+    if not path.exists():
+        raise VasaError(f"{path}: no such {missing}")
+    if path.is_dir():
+        raise VasaError(f"{path}: is a directory, not {what}")
+    if path.stat().st_size == 0:
+        raise VasaError(f"{path}: the file is empty")
+    return path
 
 
 def check_output(path: str | os.PathLike, suffix: str, what: str) -> Path:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core.errors import VasaError
+from vasa_core.files import check_input
 from vasa_core.native import quiet_stderr
 
 RATE = 16000  # samples per second inside the kit
@@ -26,13 +27,7 @@ def load_audio(
     path: str | os.PathLike, rate: int = RATE, max_seconds: float | None = MAX_SECONDS
 ) -> np.ndarray:
     """Mono float32 samples at `rate` from an audio or video file."""
-    path = Path(path)
-    if not path.exists():
-        raise VasaError(f"{path}: no such file")
-    if path.is_dir():
-        raise VasaError(f"{path}: is a directory, not audio")
-    if path.stat().st_size == 0:
-        raise VasaError(f"{path}: the file is empty")
+    path = check_input(path, "audio")
     samples, source_rate = _read(path, rate, max_seconds)
     return to_mono(samples, source_rate, rate=rate, max_seconds=max_seconds, what=str(path))
 

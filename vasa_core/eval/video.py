@@ -33,7 +33,7 @@ from vasa_core.audio import RATE, AudioFeatures, compute_features, load_audio
 from vasa_core.audio.features import SILENCE_DB
 from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
-from vasa_core.files import check_output
+from vasa_core.files import check_input, check_output
 from vasa_core.motion import schema
 
 MAX_LAG = 5  # frames searched either side for the audio-visual offset
@@ -296,13 +296,7 @@ def evaluate_video(
     """
     from vasa_core.data.ingest import track_video
 
-    path = Path(path)
-    if not path.exists():
-        raise VasaError(f"{path}: no such video")
-    if path.is_dir():
-        raise VasaError(f"{path}: is a directory, not a video")
-    if path.stat().st_size == 0:
-        raise VasaError(f"{path}: the file is empty")
+    path = check_input(path, "a video", missing="video")
     has_audio, seconds = _probe(path)
     if audio is None and not has_audio:
         raise VasaError(f"{path}: has no sound track; give the voice with --audio A.wav")

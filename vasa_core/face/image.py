@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from vasa_core.errors import VasaError
+from vasa_core.files import check_input
 
 MAX_FILE_MB = 50.0
 MAX_PIXELS = 100_000_000  # 10000 x 10000; PIL's own bomb guard trips at ~179 MP
@@ -22,14 +22,8 @@ MIN_SIDE = 32
 
 def load_image(path: str | os.PathLike, max_file_mb: float = MAX_FILE_MB) -> np.ndarray:
     """Read an image file as an [H, W, 3] uint8 RGB array, upright."""
-    path = Path(path)
-    if not path.exists():
-        raise VasaError(f"{path}: no such file")
-    if path.is_dir():
-        raise VasaError(f"{path}: is a directory, not an image")
+    path = check_input(path, "an image")
     size_mb = path.stat().st_size / 2**20
-    if size_mb == 0:
-        raise VasaError(f"{path}: the file is empty")
     if size_mb > max_file_mb:
         raise VasaError(f"{path}: {size_mb:.0f} MB is too large; images up to {max_file_mb:g} MB")
     try:
