@@ -58,10 +58,15 @@ class MotionGenerator:
         self.window = self.model.config.window
         self.context = self.model.config.context
 
-    def _temperature(self) -> torch.Tensor:
+    def _sampling(self, guidance: dict[str, float]) -> tuple[dict, torch.Tensor]:
+        """Per-channel guidance weights and starting-noise temperature, made once a clip."""
+        weights = {
+            name: scale * torch.as_tensor(GUIDANCE_WEIGHTS.get(name, _FACE), device=self.device)
+            for name, scale in guidance.items()
+        }
         temperature = torch.ones(schema.DIM, device=self.device)
         temperature[HEAD] = HEAD_TEMPERATURE
-        return temperature
+        return weights, temperature
 
     def _window(
         self,
@@ -72,6 +77,7 @@ class MotionGenerator:
         has_context,
         steps,
         guidance,
+        temperature,
         generator,
     ) -> np.ndarray:
         """One window: audio [W, 84] -> motion [W, DIM] (schema units)."""
@@ -102,19 +108,15 @@ class MotionGenerator:
                 keep["context"] & has_context,
             )
 
-        weights = {
-            name: scale * torch.as_tensor(GUIDANCE_WEIGHTS.get(name, _FACE), device=device)
-            for name, scale in guidance.items()
-        }
         with torch.inference_mode():
             x0 = diffusion.sample(
                 denoise,
                 (1, self.window, schema.DIM),
                 steps=steps,
-                guidance=weights,
+                guidance=guidance,
                 generator=generator,
                 device=device,
-                temperature=self._temperature(),
+                temperature=temperature,
             )
         return x0[0].cpu().numpy() * self.std + self.mean
 
@@ -131,7 +133,7 @@ class MotionGenerator:
         Windows overlap by OVERLAP frames: each window is sampled again over the last
         frames of the one before and the two are cross-faded there, so joins are smooth.
         """
-        guidance = DEFAULT_GUIDANCE if guidance is None else guidance
+        weights, temperature = self._sampling(DEFAULT_GUIDANCE if guidance is None else guidance)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         overlap = min(OVERLAP, self.window // 2)
         stride = self.window - overlap
@@ -146,7 +148,15 @@ class MotionGenerator:
         def run(audio):
             padded = np.pad(audio, ((0, self.window - len(audio)), (0, 0)))
             motion = self._window(
-                padded, context_m, context_a, vector, has_context, steps, guidance, generator
+                padded,
+                context_m,
+                context_a,
+                vector,
+                has_context,
+                steps,
+                weights,
+                temperature,
+                generator,
             )[: len(audio)]
             motion[:, HEAD] *= calm
             fade = np.linspace(0, 1, len(held) + 2)[1:-1, None]
