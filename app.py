@@ -184,8 +184,8 @@ def _pipeline():
 
 
 def _live(work: Callable[[Callable], Path], total_hint: str):
-    """Run `work(on_frame)` in a thread and yield (preview frame, status, None) while it runs,
-    then (last frame, status, video path, motion [T, DIM])."""
+    """Run `work(on_frame)` in a thread and yield (preview frame, status, None, None) while it
+    runs, then (last frame, status, video path, motion [T, DIM])."""
     latest: dict = {"frame": None, "count": 0}
     rows: list[np.ndarray] = []
     result: dict = {}
@@ -463,9 +463,6 @@ def build_app() -> gr.Blocks:
 
 def _write_examples():
     """The example portraits as files, since Gradio's examples are file paths."""
-    import tempfile
-    from pathlib import Path
-
     from PIL import Image
 
     folder = Path(tempfile.gettempdir()) / "vasa-kit-examples"
