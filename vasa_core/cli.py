@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from vasa_core.errors import VasaError
+from vasa_core.motion.controls import EMOTIONS
 
 EXIT_USER_ERROR = 1
 
@@ -59,7 +60,6 @@ def cmd_analyze(args: argparse.Namespace) -> None:
 
 
 def _save_overlay(latents, path: Path) -> None:
-
     from PIL import Image
 
     from vasa_core.face import rig
@@ -122,7 +122,7 @@ def cmd_generate(args: argparse.Namespace) -> None:
         controls=controls,
         seed=args.seed,
         steps=args.steps,
-        size=None if args.size == "full" else int(args.size),
+        size=_output_size(args),
         fps=args.fps,
         audio_guidance=args.guidance,
         mark=not args.no_mark,
@@ -139,7 +139,7 @@ def cmd_reenact(args: argparse.Namespace) -> None:
         image,
         args.video,
         args.out,
-        size=None if args.size == "full" else int(args.size),
+        size=_output_size(args),
         mark=not args.no_mark,
         progress=not args.quiet,
     )
@@ -273,6 +273,10 @@ def _add_output_options(verb: argparse.ArgumentParser) -> None:
     verb.add_argument("--quiet", action="store_true")
 
 
+def _output_size(args: argparse.Namespace) -> int | None:
+    return None if args.size == "full" else int(args.size)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vasa", description="vasa-kit: audio-driven talking faces, to learn and demo."
@@ -308,9 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
     voice_in.add_argument("--text", help="text to speak (espeak-ng)")
     generate.add_argument("--voice", default="en-us", help="voice for --text")
     generate.add_argument("--out", required=True, metavar="V.mp4")
-    generate.add_argument(
-        "--emotion", default="neutral", choices=["neutral", "happy", "sad", "angry", "surprised"]
-    )
+    generate.add_argument("--emotion", default="neutral", choices=list(EMOTIONS))
     generate.add_argument("--intensity", type=float, default=0.7, help="emotion, 0-1")
     generate.add_argument("--gaze-yaw", type=float, default=0.0, help="main gaze, degrees")
     generate.add_argument("--gaze-pitch", type=float, default=0.0, help="main gaze, degrees")
