@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,16 +240,9 @@ def save_plot(evaluation: VideoEvaluation, path: str | os.PathLike) -> Path:
 
 def _probe(path: Path) -> tuple[bool, float | None]:
     """(has an audio stream, duration in seconds) of a video; VasaError if not a video."""
-    import imageio_ffmpeg
+    from vasa_core.render.video import describe_media
 
-    result = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
-        capture_output=True,
-        text=True,
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-    )
-    text = result.stderr
+    text = describe_media(path)
     has_video = re.search(r"Stream #\S+.*: Video:", text) is not None
     if not has_video:
         lines = [line.strip() for line in text.splitlines() if line.strip()]

@@ -24,21 +24,28 @@ def check_writable(path: str | os.PathLike) -> Path:
     return check_output(path, ".mp4", "video")
 
 
-def check_audio(path: str | os.PathLike) -> None:
-    """Fail clearly unless ffmpeg finds an audio stream in `path`."""
+def describe_media(path: str | os.PathLike) -> str:
+    """ffmpeg's description of a media file: its streams, duration, or why it cannot read it
+    (what `ffmpeg -i` prints)."""
     import subprocess
 
     import imageio_ffmpeg
 
-    if not Path(path).is_file():
-        raise VasaError(f"{path}: no such audio file")
-    probe = subprocess.run(
+    result = subprocess.run(
         [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
         capture_output=True,
         text=True,
+        errors="replace",
         stdin=subprocess.DEVNULL,
     )
-    if "Audio:" not in probe.stderr:
+    return result.stderr
+
+
+def check_audio(path: str | os.PathLike) -> None:
+    """Fail clearly unless ffmpeg finds an audio stream in `path`."""
+    if not Path(path).is_file():
+        raise VasaError(f"{path}: no such audio file")
+    if "Audio:" not in describe_media(path):
         raise VasaError(f"{path}: no audio that ffmpeg can read in this file")
 
 
