@@ -1,6 +1,6 @@
 """End-to-end speed of `vasa generate`: the real-time factor and where the time goes.
 
-    PYTHONPATH=. python benchmarks/end_to_end.py [--size 512] [--seconds 10] [--json]
+    PYTHONPATH=. python benchmarks/end_to_end.py [--size 512] [--device cuda] [--json]
 
 Speaks about ten seconds of text, then times each stage as the pipeline runs it: analysis of
 the portrait, speech synthesis, audio features, motion sampling, rendering, and video
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core import examples
-from vasa_core.audio import compute_features, load_audio
+from vasa_core.audio import RATE, compute_features, load_audio
 from vasa_core.face import analyze
 from vasa_core.motion.controls import Controls
 from vasa_core.pipeline import Pipeline, speak
@@ -50,7 +50,7 @@ def measure(size: int | None, device: str | None = None) -> dict:
         sound = speak(TEXT, "en-us", work).path
         timings["speech_s"] = time.perf_counter() - t
         samples = load_audio(sound)
-        seconds = len(samples) / 16000
+        seconds = len(samples) / RATE
         t = time.perf_counter()
         features = compute_features(samples, fps=25)
         timings["features_s"] = time.perf_counter() - t
