@@ -1,7 +1,7 @@
 """The dense backward warp: where each output pixel takes its colour from in the portrait.
 
 Inside the face the warp is exact and piecewise affine: the Face Mesh triangles at the
-target landmarks are rasterised (OpenCV, one integer id per pixel), and each pixel is
+target landmarks are rasterised (raster.py, one triangle index per pixel), and each pixel is
 mapped back through its triangle's affine map to the source triangle. The mouth opening
 has no triangles, so the lips can part (mouth.py fills the gap); the eye openings do, so
 lids can close over them.
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from vasa_core.face import topology as top
 from vasa_core.face.rig import smoothstep
+from vasa_core.render.raster import rasterize
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
@@ -51,7 +52,9 @@ class MeshWarp:
         from vasa_core.face.rig import load_rig
 
         frontal = load_rig().neutral[:, :2] * np.array([1.0, -1.0])
-        self.winding = np.sign(_signed_area(frontal[TRIANGLES]))
+        self.winding = torch.as_tensor(
+            np.sign(_signed_area(frontal[TRIANGLES])), dtype=torch.float32, device=device
+        )
         ys, xs = torch.meshgrid(
             torch.arange(self.height, dtype=torch.float32, device=device),
             torch.arange(self.width, dtype=torch.float32, device=device),
@@ -110,24 +113,32 @@ class MeshWarp:
             mode="bilinear",
             align_corners=True,
         )
-        return full.permute(0, 2, 3, 1)
+        return full.permute(0, 2, 3, 1).contiguous()
 
     # ------------------------------------------------------------ the face itself
 
-    def _raster(self, target: np.ndarray, ids: np.ndarray, mouth: np.ndarray) -> None:
-        """Draw triangle ids (0 = none) and the mouth opening at the target landmarks."""
-        points = target[TRIANGLES][..., :2]  # [T, 3, 2]
-        area = _signed_area(points)
+    def _triangles_seen(self, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The covered pixels (flat indices into [B, H, W]) and the triangle seen at each."""
+        corners = target[:, TRIANGLES, :2]  # [B, T, 3, 2]
         # A triangle whose winding flipped has turned away from the camera (the far cheek in
-        # a head turn), and a collapsed one (a closed eye) has no inside: draw neither. The
-        # rest are drawn far to near, so what is in front wins where they overlap.
-        visible = (area * self.winding > 0.05).nonzero()[0]
-        depth = target[TRIANGLES[visible], 2].mean(axis=1)
-        corners = np.round(points * (1 << _SUBPIXEL)).astype(np.int32)
-        for i in visible[np.argsort(-depth)]:
-            cv2.fillConvexPoly(ids, corners[i], int(i) + 1, lineType=cv2.LINE_8, shift=_SUBPIXEL)
-        ring = np.round(target[MOUTH_RING, :2] * (1 << _SUBPIXEL)).astype(np.int32)
-        cv2.fillPoly(mouth, [ring], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        # a head turn), and a collapsed one (a closed eye) has no inside: draw neither. Where
+        # the rest overlap, the nearer wins.
+        visible = _signed_area(corners) * self.winding > 0.05
+        far_first = torch.argsort(target[:, TRIANGLES, 2].mean(dim=-1), dim=1, descending=True)
+        rank = torch.empty_like(far_first)
+        rank.scatter_(
+            1, far_first, torch.arange(len(TRIANGLES), device=self.device).expand_as(rank)
+        )
+        priority = torch.where(visible, rank, -1)
+        return rasterize(corners, priority, self.height, self.width)
+
+    def _mouth_opening(self, target: np.ndarray) -> np.ndarray:
+        """The opening between the inner lips, anti-aliased, [B, H, W] uint8."""
+        mouth = np.zeros((len(target), self.height, self.width), np.uint8)
+        for frame, mask in zip(target, mouth, strict=True):
+            ring = np.round(frame[MOUTH_RING, :2] * (1 << _SUBPIXEL)).astype(np.int32)
+            cv2.fillPoly(mask, [ring], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        return mouth
 
     def _affine(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         """Per triangle, the 3x2 map from target pixel [x, y, 1] to source pixel."""
@@ -147,32 +158,28 @@ class MeshWarp:
         `lookup` [B, 478, 2], if given, moves where the landmarks take their texture
         from in the portrait (a closing lid takes skin from above the lashes; eyes.py).
         """
-        ids_np = np.zeros((len(target), self.height, self.width), np.int32)
-        mouth_np = np.zeros((len(target), self.height, self.width), np.uint8)
-        for frame, ids_frame, mouth_frame in zip(target, ids_np, mouth_np, strict=True):
-            self._raster(frame, ids_frame, mouth_frame)
-        ids = torch.from_numpy(ids_np).to(self.device)
-        mouth = torch.from_numpy(mouth_np).to(self.device)
-        target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
+        target_t = torch.as_tensor(target, dtype=torch.float32, device=self.device)
+        pixel, triangle = self._triangles_seen(target_t)
+        mouth = torch.from_numpy(self._mouth_opening(target)).to(self.device)
+        target_t = target_t[..., :2]
         grid = self._outside(target_t - self.source[None])
         source = self.source[None].expand_as(target_t) if lookup is None else lookup
-        affine = self._affine(target_t, source)  # [B, T, 3, 2]
-        b, y, x = torch.nonzero(ids, as_tuple=True)
-        tri = ids[b, y, x].long() - 1
-        maps = affine[b, tri]  # [N, 3, 2]
-        px = self.pixels[y, x]
+        affine = self._affine(target_t, source).reshape(-1, 3, 2)  # [B * T, 3, 2]
+        frame, at = pixel // (self.height * self.width), pixel % (self.height * self.width)
+        maps = affine.index_select(0, frame * len(TRIANGLES) + triangle)
+        px = self.pixels.reshape(-1, 2).index_select(0, at)
         mapped = px[:, 0:1] * maps[:, 0] + px[:, 1:2] * maps[:, 1] + maps[:, 2]
-        grid[b, y, x] = mapped * self.to_unit - 1
+        grid.view(-1, 2).index_copy_(0, pixel, mapped * self.to_unit - 1)
         return WarpFrame(grid=grid, mouth=mouth.float() / 255.0)
 
 
 MOUTH_RING = list(top.LIPS_INNER_UPPER) + list(reversed(top.LIPS_INNER_LOWER[1:-1]))
 
 
-def _signed_area(points: np.ndarray) -> np.ndarray:
-    """Signed areas of triangles [T, 3, 2]; the sign is the winding."""
-    e1, e2 = points[:, 1] - points[:, 0], points[:, 2] - points[:, 0]
-    return 0.5 * (e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0])
+def _signed_area(points):
+    """Signed areas of triangles [..., 3, 2] (arrays or tensors); the sign is the winding."""
+    e1, e2 = points[..., 1, :] - points[..., 0, :], points[..., 2, :] - points[..., 0, :]
+    return 0.5 * (e1[..., 0] * e2[..., 1] - e1[..., 1] * e2[..., 0])
 
 
 def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
