@@ -54,6 +54,10 @@ class Eyes:
             ring = source[list(iris[1:])]
             self.iris_radius.append(torch.linalg.norm(ring - source[iris[0]], dim=-1).mean())
             self.sclera.append(self._sclera_colour(corners, upper, lower, iris))
+        self.iris_radius = torch.stack(self.iris_radius)  # [2]
+        self.sclera = torch.stack(self.sclera, dim=1)  # [3, 2]
+        self.corner_ids = torch.tensor([e[0] for e in EYES], device=source.device)  # [2, 2]
+        self.centre_ids = torch.tensor([e[3][0] for e in EYES], device=source.device)  # [2]
 
     def _sclera_colour(self, corners, upper, lower, iris) -> torch.Tensor:
         """The white of one eye in the portrait: a bright, low-saturation median."""
@@ -90,13 +94,87 @@ class Eyes:
         self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor, closure: torch.Tensor
     ) -> torch.Tensor:
         """Irises to their target places and lash lines on closing lids (in place)."""
-        to_pixels = torch.tensor([(self.width - 1) / 2, (self.height - 1) / 2], device=grid.device)
+        self._irises(frames, target, grid)
         for b, points in enumerate(target):
-            for eye, (corners, upper, lower, iris) in enumerate(EYES):
-                self._iris(frames[b], points, grid[b], to_pixels, eye, corners, upper, lower, iris)
+            for eye, (corners, upper, _, _) in enumerate(EYES):
                 if float(closure[b, eye]) > 0.3:
                     self._lashes(frames[b], points, corners, upper, float(closure[b, eye]))
         return frames
+
+    def _irises(self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor) -> None:
+        """Every eye of every frame at once: the iris disc where the motion puts it."""
+        # Each eye's rigid frame from its corners: the rotation and scale that take the
+        # portrait's eye to the target's, and where its iris would be without gaze.
+        src_c, tgt_c = self.source[self.corner_ids], target[:, self.corner_ids]  # [(B,) 2, 2, 2]
+        src_axis, tgt_axis = src_c[:, 1] - src_c[:, 0], tgt_c[:, :, 1] - tgt_c[:, :, 0]
+        width = torch.linalg.norm(tgt_axis, dim=-1)  # [B, 2]
+        ratio = width / torch.linalg.norm(src_axis, dim=-1).clamp(min=1e-3)
+        angle = torch.atan2(tgt_axis[..., 1], tgt_axis[..., 0]) - torch.atan2(
+            src_axis[:, 1], src_axis[:, 0]
+        )
+        c, s = torch.cos(angle), torch.sin(angle)
+        back = torch.stack([c, s, -s, c], dim=-1).reshape(*angle.shape, 2, 2)  # target->portrait
+        iris_src = self.source[self.centre_ids]  # [2, 2]
+        from_middle = (iris_src - src_c.mean(dim=1))[None].expand_as(tgt_axis)
+        rigid = tgt_c.mean(dim=2) + ratio[..., None] * torch.einsum(
+            "bekj,bek->bej", back, from_middle
+        )
+        centre = target[:, self.centre_ids]  # [B, 2, 2]
+        # Where the warp already shows the iris where it belongs, nothing to do.
+        moves = (torch.linalg.norm(centre - rigid, dim=-1) >= 0.25) & (width >= 3)
+        if not bool(moves.any()):
+            return
+        opening = self._openings(target, moves)
+        frame, ys, xs = torch.nonzero(opening, as_tuple=True)
+        if len(ys) == 0:
+            return
+        q = torch.stack([xs, ys], dim=-1).float()
+        to_centres = torch.linalg.norm(q[:, None] - centre[frame], dim=-1)  # [N, 2]
+        eye = to_centres.argmin(dim=1)
+        which = frame * 2 + eye
+        inside = opening[frame, ys, xs].float() / 255
+        radius_src = self.iris_radius[eye]
+        ratio = ratio.reshape(-1)[which]
+        offset = q - centre.reshape(-1, 2)[which]
+        iris_weight = smoothstep(
+            (radius_src * ratio - torch.linalg.norm(offset, dim=-1)) / 1.5 + 0.5
+        )
+        looked_up = (
+            iris_src[eye]
+            + torch.einsum("nkj,nj->nk", back.reshape(-1, 2, 2)[which], offset) / ratio[:, None]
+        )
+        # Where the warp would still show the old iris, the white of the eye instead.
+        to_pixels = torch.tensor([(self.width - 1) / 2, (self.height - 1) / 2], device=grid.device)
+        seen = (grid[frame, ys, xs] + 1) * to_pixels
+        old = smoothstep(
+            (1.25 * radius_src - torch.linalg.norm(seen - iris_src[eye], dim=-1)) / 1.5 + 0.5
+        )
+        sclera_weight = old * (1 - iris_weight)
+        # The white across the old iris: on each row, blended between the portrait's
+        # sclera just left and just right of it, so its shading carries on.
+        reach = 1.4 * radius_src
+        left = torch.stack([iris_src[eye, 0] - reach, seen[:, 1]], dim=-1)
+        right = torch.stack([iris_src[eye, 0] + reach, seen[:, 1]], dim=-1)
+        colours = sample_pixels(self.image, torch.cat([looked_up, left, right]))
+        iris_colour, left_colour, right_colour = colours.split(len(q), dim=1)
+        t = ((seen[:, 0] - left[:, 0]) / (2 * reach)).clamp(0, 1)
+        # Rows above or below the eye would pick up lid or lashes: keep them no darker
+        # than the eye's own white.
+        sclera = torch.maximum(left_colour * (1 - t) + right_colour * t, 0.85 * self.sclera[:, eye])
+        here = frames[frame, :, ys, xs].T  # [3, N]
+        painted = here * (1 - sclera_weight) + sclera * sclera_weight
+        painted = painted * (1 - iris_weight) + iris_colour * iris_weight
+        frames[frame, :, ys, xs] = (here * (1 - inside) + painted * inside).T
+
+    def _openings(self, target: torch.Tensor, moves: torch.Tensor) -> torch.Tensor:
+        """The eye openings whose iris moves, anti-aliased, [B, H, W] uint8 (0..255)."""
+        outlines = target.cpu().numpy()
+        opening = np.zeros((len(target), self.height, self.width), np.uint8)
+        for b, eye in moves.nonzero().tolist():
+            corners, upper, lower, _ = EYES[eye]
+            ring = np.round(outlines[b, _contour(corners, upper, lower)] * 16).astype(np.int32)
+            cv2.fillPoly(opening[b], [ring], 255, lineType=cv2.LINE_AA, shift=4)
+        return torch.from_numpy(opening).to(target.device)
 
     def _box(self, points: torch.Tensor, corners) -> tuple[slice, slice, float] | None:
         width = float(torch.linalg.norm(points[corners[0]] - points[corners[1]]))
@@ -109,69 +187,6 @@ class Eyes:
         if x1 <= x0 or y1 <= y0:
             return None
         return slice(y0, y1), slice(x0, x1), width
-
-    def _iris(self, frame, points, grid, to_pixels, eye, corners, upper, lower, iris) -> None:
-        box = self._box(points, corners)
-        if box is None:
-            return
-        rows, cols, width = box
-        src_c, tgt_c = self.source[list(corners)], points[list(corners)]
-        src_axis, tgt_axis = src_c[1] - src_c[0], tgt_c[1] - tgt_c[0]
-        ratio = torch.linalg.norm(tgt_axis) / torch.linalg.norm(src_axis).clamp(min=1e-3)
-        angle = torch.atan2(tgt_axis[1], tgt_axis[0]) - torch.atan2(src_axis[1], src_axis[0])
-        c, s = torch.cos(angle), torch.sin(angle)
-        back = torch.stack([c, s, -s, c]).reshape(2, 2)  # target offsets -> portrait offsets
-        rigid = tgt_c.mean(0) + ratio * (back.T @ (self.source[iris[0]] - src_c.mean(0)))
-        if float(torch.linalg.norm(points[iris[0]] - rigid)) < 0.25:
-            return  # the warp already shows the iris where it belongs
-        # The eye opening at the target, anti-aliased, in this small box.
-        opening = np.zeros((rows.stop - rows.start, cols.stop - cols.start), np.uint8)
-        outline = points[_contour(corners, upper, lower)].cpu().numpy()
-        shift = np.array([cols.start, rows.start])
-        cv2.fillPoly(
-            opening,
-            [np.round((outline - shift) * 16).astype(np.int32)],
-            255,
-            lineType=cv2.LINE_AA,
-            shift=4,
-        )
-        ys, xs = np.nonzero(opening)
-        if len(ys) == 0:
-            return
-        ys_t = torch.as_tensor(ys + rows.start, device=frame.device)
-        xs_t = torch.as_tensor(xs + cols.start, device=frame.device)
-        inside = torch.as_tensor(opening[ys, xs], device=frame.device).float() / 255
-        q = torch.stack([xs_t, ys_t], dim=-1).float()
-        radius_src = self.iris_radius[eye]
-        radius = radius_src * ratio
-        # The iris disc at its new place, looked up rigidly in the portrait's iris.
-        offset = q - points[iris[0]]
-        iris_weight = smoothstep((radius - torch.linalg.norm(offset, dim=-1)) / 1.5 + 0.5)
-        iris_colour = sample_pixels(self.image, self.source[iris[0]] + (offset @ back.T) / ratio)
-        # Where the warp would still show the old iris, the white of the eye instead.
-        seen = (grid[ys_t, xs_t] + 1) * to_pixels
-        old = smoothstep(
-            (1.25 * radius_src - torch.linalg.norm(seen - self.source[iris[0]], dim=-1)) / 1.5 + 0.5
-        )
-        sclera_weight = old * (1 - iris_weight)
-        sclera = self._white_across(seen, eye, iris[0], radius_src)
-        here = frame[:, ys_t, xs_t]
-        painted = here * (1 - sclera_weight) + sclera * sclera_weight
-        painted = painted * (1 - iris_weight) + iris_colour * iris_weight
-        frame[:, ys_t, xs_t] = here * (1 - inside) + painted * inside
-
-    def _white_across(self, seen: torch.Tensor, eye: int, centre: int, radius) -> torch.Tensor:
-        """The white of the eye where the old iris was: on each row, blended between the
-        portrait's sclera just left and just right of the iris, so its shading carries on."""
-        c = self.source[centre]
-        reach = 1.4 * radius
-        left = torch.stack([c[0] - reach + 0 * seen[:, 0], seen[:, 1]], dim=-1)
-        right = torch.stack([c[0] + reach + 0 * seen[:, 0], seen[:, 1]], dim=-1)
-        t = ((seen[:, 0] - left[:, 0]) / (2 * reach)).clamp(0, 1)
-        across = sample_pixels(self.image, left) * (1 - t) + sample_pixels(self.image, right) * t
-        # Rows above or below the eye would pick up lid or lashes: keep them no darker
-        # than the eye's own white.
-        return torch.maximum(across, 0.85 * self.sclera[eye][:, None])
 
     def _lashes(self, frame, points, corners, upper, closure: float) -> None:
         box = self._box(points, corners)

@@ -25,37 +25,51 @@ TOOTH = 0.045  # visible height of the upper incisors, face widths
 TOOTH_SPACING = 0.14  # width of one upper incisor, as a fraction of the mouth's width
 
 
+def _sorted(xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Rows of sample points [B, K] and their values, each row sorted by xp."""
+    order = torch.argsort(xp, dim=-1)
+    return xp.gather(-1, order).contiguous(), fp.gather(-1, order)
+
+
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear interpolation, clamped at the ends (torch's np.interp)."""
-    order = torch.argsort(xp)
-    xp, fp = xp[order], fp[order]
-    i = torch.clamp(torch.searchsorted(xp, x.contiguous()), 1, len(xp) - 1)
-    x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
+    """Piecewise-linear interpolation, clamped at the ends (np.interp), one sorted row of
+    samples xp, fp [N, K] per query x [N]."""
+    i = torch.searchsorted(xp, x[:, None].contiguous()).clamp(1, xp.shape[1] - 1)
+    x0, x1 = xp.gather(1, i - 1)[:, 0], xp.gather(1, i)[:, 0]
+    f0, f1 = fp.gather(1, i - 1)[:, 0], fp.gather(1, i)[:, 0]
     w = torch.clamp((x - x0) / torch.clamp(x1 - x0, min=1e-6), 0, 1)
     return f0 + w * (f1 - f0)
 
 
 class MouthFrame:
-    """u/t coordinates of pixels relative to one set of inner-lip landmarks."""
+    """u/t coordinates of pixels relative to the inner-lip landmarks of a batch of frames
+    [B, 478, 2]; every query names the frame it belongs to."""
 
     def __init__(self, points: torch.Tensor):
-        self.c0, c1 = points[UPPER[0]], points[UPPER[-1]]
-        self.length = torch.linalg.norm(c1 - self.c0).clamp(min=1e-3)
-        self.u_dir = (c1 - self.c0) / self.length
-        self.v_dir = torch.stack([-self.u_dir[1], self.u_dir[0]])  # down the image
-        self.upper = self._uv(points[UPPER])
-        self.lower = self._uv(points[LOWER])
+        self.c0, c1 = points[:, UPPER[0]], points[:, UPPER[-1]]
+        self.length = torch.linalg.norm(c1 - self.c0, dim=-1).clamp(min=1e-3)
+        self.u_dir = (c1 - self.c0) / self.length[:, None]
+        self.v_dir = torch.stack([-self.u_dir[:, 1], self.u_dir[:, 0]], dim=-1)  # down
+        frames = torch.arange(len(points), device=points.device)[:, None]
+        self.upper = _sorted(*self.uv(points[:, UPPER], frames))
+        self.lower = _sorted(*self.uv(points[:, LOWER], frames))
 
-    def _uv(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        d = q - self.c0
-        return d @ self.u_dir / self.length, d @ self.v_dir
+    def uv(self, q: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """u (0..1 corner to corner) and v (pixels down) of points q [..., 2] of `frame`."""
+        d = q - self.c0[frame]
+        return (d * self.u_dir[frame]).sum(-1) / self.length[frame], (d * self.v_dir[frame]).sum(-1)
 
-    def lips_at(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Offsets (pixels, across the mouth) of the upper and lower inner lip at u."""
-        return _interp(u, *self.upper), _interp(u, *self.lower)
+    def lips_at(self, u: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Offsets (pixels, across the mouth) of the upper and lower inner lip at u [N]."""
+        (up_u, up_v), (low_u, low_v) = self.upper, self.lower
+        return (
+            _interp(u, up_u[frame], up_v[frame]),
+            _interp(u, low_u[frame], low_v[frame]),
+        )
 
-    def point(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        return self.c0 + (u * self.length)[..., None] * self.u_dir + v[..., None] * self.v_dir
+    def point(self, u: torch.Tensor, v: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        along = (u * self.length[frame])[..., None] * self.u_dir[frame]
+        return self.c0[frame] + along + v[..., None] * self.v_dir[frame]
 
 
 class Mouth:
@@ -63,9 +77,9 @@ class Mouth:
         """`image` [3, H, W] in 0..1, `source` [478, 2] landmarks in its pixels."""
         self.image = image
         self.face_width = face_width
-        self.source = MouthFrame(source)
+        self.source = MouthFrame(source[None])
         u = torch.linspace(0.3, 0.7, 5, device=source.device)
-        upper, lower = self.source.lips_at(u)
+        upper, lower = self.source.lips_at(u, torch.zeros(5, dtype=torch.long))
         self.source_gap = float((lower - upper).mean())
         self.reuse = self.source_gap > OPEN_PORTRAIT * face_width
         cheeks = source[[50, 280, 205, 425]].round().long()
@@ -74,24 +88,25 @@ class Mouth:
         ]
         self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
 
-    def paint(self, frame: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Fill the opening (`mask` [H, W] in 0..1) of one frame [3, H, W] in place."""
-        ys, xs = torch.nonzero(mask > 0, as_tuple=True)
+    def paint(self, frames: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
+        """Fill the openings (`mask` [B, H, W] in 0..1) of frames [B, 3, H, W] in place;
+        `target` [B, 478, 2] are the frames' landmarks."""
+        frame, ys, xs = torch.nonzero(mask > 0, as_tuple=True)
         if len(ys) == 0:
-            return frame
+            return
         here = MouthFrame(target)
-        q = torch.stack([xs, ys], dim=-1).float()
-        u, v = here._uv(q)
-        top_v, bottom_v = here.lips_at(u)
+        u, v = here.uv(torch.stack([xs, ys], dim=-1).float(), frame)
+        top_v, bottom_v = here.lips_at(u, frame)
         gap = torch.clamp(bottom_v - top_v, min=1e-3)
         from_top = torch.clamp(v - top_v, min=0)
         colour = self._reused(u, from_top, gap) if self.reuse else self._drawn(u, from_top, gap)
-        alpha = mask[ys, xs] * torch.clamp(gap / 2.0, 0, 1)  # closed lips: nothing to paint
-        frame[:, ys, xs] = frame[:, ys, xs] * (1 - alpha) + colour * alpha
-        return frame
+        alpha = mask[frame, ys, xs] * torch.clamp(gap / 2.0, 0, 1)  # closed lips: no paint
+        before = frames[frame, :, ys, xs].T
+        frames[frame, :, ys, xs] = (before * (1 - alpha) + colour * alpha).T
 
     def _reused(self, u, from_top, gap):
-        src_top, src_bottom = self.source.lips_at(u)
+        portrait = torch.zeros_like(u, dtype=torch.long)  # the source is a batch of one
+        src_top, src_bottom = self.source.lips_at(u, portrait)
         src_gap = torch.clamp(src_bottom - src_top, min=1e-3)
         half = src_gap / 2
         from_bottom = gap - from_top
@@ -100,7 +115,7 @@ class Mouth:
         depth = torch.where(from_top <= half, from_top, src_gap - from_bottom)
         squeeze = gap < src_gap
         depth = torch.where(squeeze, from_top / gap * src_gap, depth)
-        colour = sample_pixels(self.image, self.source.point(u, src_top + depth))
+        colour = sample_pixels(self.image, self.source.point(u, src_top + depth, portrait))
         into_middle = torch.minimum(from_top - half, from_bottom - half)
         middle = torch.clamp(into_middle / 2.0, 0, 1) * (~squeeze)
         cavity = self._cavity(u, from_top / gap)

@@ -98,8 +98,7 @@ class Renderer:
         closure = self.eyes.closure(target_t)
         warped = self.warp(target, lookup=self.eyes.lookup(closure))
         frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
-        for b in range(len(target)):
-            self.mouth.paint(frames[b], target_t[b], warped.mouth[b])
+        self.mouth.paint(frames, target_t, warped.mouth)
         frames = self.eyes.paint(frames, target_t, warped.grid, closure)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:

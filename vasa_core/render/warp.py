@@ -164,11 +164,12 @@ class MeshWarp:
         target_t = target_t[..., :2]
         grid = self._outside(target_t - self.source[None])
         source = self.source[None].expand_as(target_t) if lookup is None else lookup
-        affine = self._affine(target_t, source).reshape(-1, 3, 2)  # [B * T, 3, 2]
+        # solve() leaves its result column-major; rows must be contiguous to gather fast.
+        affine = self._affine(target_t, source).reshape(-1, 6).contiguous()  # [B * T, 6]
         frame, at = pixel // (self.height * self.width), pixel % (self.height * self.width)
+        y, x = (at // self.width).float(), (at % self.width).float()
         maps = affine.index_select(0, frame * len(TRIANGLES) + triangle)
-        px = self.pixels.reshape(-1, 2).index_select(0, at)
-        mapped = px[:, 0:1] * maps[:, 0] + px[:, 1:2] * maps[:, 1] + maps[:, 2]
+        mapped = x[:, None] * maps[:, 0:2] + y[:, None] * maps[:, 2:4] + maps[:, 4:6]
         grid.view(-1, 2).index_copy_(0, pixel, mapped * self.to_unit - 1)
         return WarpFrame(grid=grid, mouth=mouth.float() / 255.0)
 
