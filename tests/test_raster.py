@@ -16,10 +16,11 @@ def inside(triangle: np.ndarray, points: np.ndarray) -> np.ndarray:
     return (sides >= -1e-9).all(axis=0) | (sides <= 1e-9).all(axis=0)
 
 
-def as_image(pixel, triangle, frames, height, width) -> np.ndarray:
-    ids = np.full(frames * height * width, -1)
-    ids[pixel.numpy()] = triangle.numpy()
-    return ids.reshape(frames, height, width)
+def as_image(covered, frames, height, width) -> np.ndarray:
+    frame, y, x, triangle = (t.numpy() for t in covered)
+    ids = np.full((frames, height, width), -1)
+    ids[frame, y, x] = triangle
+    return ids
 
 
 def test_overlapping_triangles_match_a_brute_force_painter():
@@ -28,9 +29,10 @@ def test_overlapping_triangles_match_a_brute_force_painter():
     corners = rng.uniform(-8, 70, (frames, count, 3, 2))
     priority = torch.as_tensor(np.stack([rng.permutation(count) for _ in range(frames)]))
     priority[0, :10] = -1  # left out
-    pixel, triangle = rasterize(torch.as_tensor(corners), priority, height, width)
-    assert len(np.unique(pixel.numpy())) == len(pixel)  # each pixel listed once
-    got = as_image(pixel, triangle, frames, height, width)
+    covered = rasterize(torch.as_tensor(corners), priority, height, width)
+    frame, y, x, _ = (t.numpy() for t in covered)
+    assert len(np.unique((frame * height + y) * width + x)) == len(x)  # each pixel once
+    got = as_image(covered, frames, height, width)
     ys, xs = np.mgrid[0:height, 0:width]
     centres = np.stack([xs.ravel(), ys.ravel()], axis=-1).astype(float)
     for f in range(frames):
@@ -52,9 +54,17 @@ def test_a_mesh_of_shared_edges_has_no_holes():
             triangles.append([grid[i, j], grid[i, j + 1], grid[i + 1, j + 1]])
             triangles.append([grid[i, j], grid[i + 1, j + 1], grid[i + 1, j]])
     corners = torch.as_tensor(np.array(triangles), dtype=torch.float32)[None]
-    pixel, triangle = rasterize(corners, torch.arange(corners.shape[1])[None], 64, 64)
-    got = as_image(pixel, triangle, 1, 64, 64)[0]
+    covered = rasterize(corners, torch.arange(corners.shape[1])[None], 64, 64)
+    got = as_image(covered, 1, 64, 64)[0]
     # Pixels well inside the mesh's outline: inside the inner 7x7 cells of the grid.
     inner = got[int(grid[1, :, 1].max()) + 1 : int(grid[-2, :, 1].min()), :]
     inner = inner[:, int(grid[:, 1, 0].max()) + 1 : int(grid[:, -2, 0].min())]
     assert inner.size > 1000 and (inner >= 0).all()
+
+
+def test_nothing_to_draw_covers_nothing():
+    corners = torch.rand(2, 5, 3, 2) * 10
+    covered = rasterize(corners, torch.full((2, 5), -1), 16, 16)
+    assert all(len(t) == 0 for t in covered)
+    off_screen = rasterize(corners - 100, torch.zeros(2, 5, dtype=torch.long), 16, 16)
+    assert all(len(t) == 0 for t in off_screen)

@@ -51,10 +51,13 @@ def _seconds(fn, repeats: int, device: torch.device, trials: int = 5) -> float:
 
 
 def grid_sample_floor(size: int, device: torch.device, repeats: int = 20) -> float:
-    """Seconds for one bilinear grid_sample of a [1, 3, size, size] frame (the faster of
-    the two memory layouts, so the floor is a real floor)."""
+    """Seconds for one bilinear grid_sample of a [1, 3, size, size] frame through a smooth
+    warp (what a warp decoder looks up: nearby pixels move together), in the faster of the
+    two memory layouts, so the floor is a real floor."""
     image = torch.rand(1, 3, size, size, device=device)
-    grid = torch.rand(1, size, size, 2, device=device) * 2 - 1
+    line = torch.linspace(-1, 1, size, device=device)
+    identity = torch.stack(torch.meshgrid(line, line, indexing="xy"), dim=-1)[None]
+    grid = identity + 0.05 * torch.sin(torch.pi * identity.flip(-1))
     times = []
     with torch.inference_mode():
         for layout in (torch.contiguous_format, torch.channels_last):

@@ -19,6 +19,7 @@ import torch
 
 from vasa_core.face import topology as top
 from vasa_core.face.rig import smoothstep
+from vasa_core.render.raster import polygon_pixels
 from vasa_core.render.warp import sample_pixels
 
 EYES = (
@@ -124,15 +125,16 @@ class Eyes:
         moves = (torch.linalg.norm(centre - rigid, dim=-1) >= 0.25) & (width >= 3)
         if not bool(moves.any()):
             return
-        opening = self._openings(target, moves)
-        frame, ys, xs = torch.nonzero(opening, as_tuple=True)
+        # The openings of the eyes whose iris moves, pixel by pixel.
+        moving = moves.nonzero()  # [M, 2]: frame, eye
+        outlines = target.cpu().numpy()
+        rings = [outlines[b, _contour(*EYES[eye][:3])] for b, eye in moving.tolist()]
+        which, ys, xs, inside = polygon_pixels(rings, self.height, self.width, target.device)
         if len(ys) == 0:
             return
+        frame, eye = moving[which, 0], moving[which, 1]
         q = torch.stack([xs, ys], dim=-1).float()
-        to_centres = torch.linalg.norm(q[:, None] - centre[frame], dim=-1)  # [N, 2]
-        eye = to_centres.argmin(dim=1)
         which = frame * 2 + eye
-        inside = opening[frame, ys, xs].float() / 255
         radius_src = self.iris_radius[eye]
         ratio = ratio.reshape(-1)[which]
         offset = q - centre.reshape(-1, 2)[which]
@@ -165,16 +167,6 @@ class Eyes:
         painted = here * (1 - sclera_weight) + sclera * sclera_weight
         painted = painted * (1 - iris_weight) + iris_colour * iris_weight
         frames[frame, :, ys, xs] = (here * (1 - inside) + painted * inside).T
-
-    def _openings(self, target: torch.Tensor, moves: torch.Tensor) -> torch.Tensor:
-        """The eye openings whose iris moves, anti-aliased, [B, H, W] uint8 (0..255)."""
-        outlines = target.cpu().numpy()
-        opening = np.zeros((len(target), self.height, self.width), np.uint8)
-        for b, eye in moves.nonzero().tolist():
-            corners, upper, lower, _ = EYES[eye]
-            ring = np.round(outlines[b, _contour(corners, upper, lower)] * 16).astype(np.int32)
-            cv2.fillPoly(opening[b], [ring], 255, lineType=cv2.LINE_AA, shift=4)
-        return torch.from_numpy(opening).to(target.device)
 
     def _box(self, points: torch.Tensor, corners) -> tuple[slice, slice, float] | None:
         width = float(torch.linalg.norm(points[corners[0]] - points[corners[1]]))

@@ -88,10 +88,10 @@ class Mouth:
         ]
         self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
 
-    def paint(self, frames: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> None:
-        """Fill the openings (`mask` [B, H, W] in 0..1) of frames [B, 3, H, W] in place;
-        `target` [B, 478, 2] are the frames' landmarks."""
-        frame, ys, xs = torch.nonzero(mask > 0, as_tuple=True)
+    def paint(self, frames: torch.Tensor, target: torch.Tensor, opening: tuple) -> None:
+        """Fill the openings of frames [B, 3, H, W] in place: `opening` lists their pixels
+        as (frame, y, x, coverage), `target` [B, 478, 2] are the frames' landmarks."""
+        frame, ys, xs, coverage = opening
         if len(ys) == 0:
             return
         here = MouthFrame(target)
@@ -100,7 +100,7 @@ class Mouth:
         gap = torch.clamp(bottom_v - top_v, min=1e-3)
         from_top = torch.clamp(v - top_v, min=0)
         colour = self._reused(u, from_top, gap) if self.reuse else self._drawn(u, from_top, gap)
-        alpha = mask[frame, ys, xs] * torch.clamp(gap / 2.0, 0, 1)  # closed lips: no paint
+        alpha = coverage * torch.clamp(gap / 2.0, 0, 1)  # closed lips: nothing to paint
         before = frames[frame, :, ys, xs].T
         frames[frame, :, ys, xs] = (before * (1 - alpha) + colour * alpha).T
 

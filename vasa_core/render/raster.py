@@ -9,50 +9,65 @@ triangle drawn last: a few tensor operations per batch, whatever the number of t
 A pixel (x, y) belongs to a triangle when its centre, the integer point, lies inside or on
 an edge. Each edge is evaluated from its lower end to its upper end whichever triangle it
 belongs to, so two triangles sharing an edge agree on it exactly and leave no gap.
+
+The few anti-aliased shapes (the mouth and eye openings) are drawn by OpenCV instead, each in
+a small box around it, and handed on as lists of pixels with their coverage.
 """
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
+
+_SUBPIXEL = 4  # OpenCV fixed-point bits for polygon corners: 1/16 px
 
 
 def rasterize(
     corners: torch.Tensor, priority: torch.Tensor, height: int, width: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[torch.Tensor, ...]:
     """Which triangle covers each covered pixel.
 
     `corners` [B, T, 3, 2]: triangle corners in pixels (x, y), per frame. `priority`
     [B, T] integers: -1 leaves a triangle out; where triangles overlap the highest one
     wins (ties go to the higher triangle index).
-    Returns `pixel`, each covered pixel once as a flat index into [B, H, W], and `triangle`,
-    the index in T of the triangle seen there; uncovered pixels are not listed.
+    Returns four [N] tensors listing each covered pixel once: its frame, row y, column x,
+    and the index in T of the triangle seen there. Uncovered pixels are not listed.
     """
     batch, count = priority.shape
     frame, tri = torch.nonzero(priority >= 0, as_tuple=True)
+    if len(tri) == 0:
+        return frame, frame, frame, tri
     chosen = frame * count + tri
-    # Double precision keeps the two triangles of a shared edge in exact agreement.
-    points = corners.reshape(batch * count, 3, 2).index_select(0, chosen).double()
+    points = corners.reshape(batch * count, 3, 2).index_select(0, chosen)
     top = torch.ceil(points[..., 1].amin(dim=1)).clamp(min=0).long()
     bottom = torch.floor(points[..., 1].amax(dim=1)).clamp(max=height - 1).long()
+    edges = _edges(points)
 
     # One entry per (triangle, pixel row), then one per (triangle, pixel).
     owner, y = _expand(top, (bottom - top + 1).clamp(min=0))
-    left, right = _span(points.index_select(0, owner), y.double())
+    left, right = _span(edges.index_select(0, owner), y.to(points.dtype))
     first = torch.ceil(left).clamp(min=0).long()
-    row, x = _expand(
-        first, (torch.floor(right).clamp(max=width - 1).long() - first + 1).clamp(min=0)
-    )
+    last = torch.floor(right).clamp(max=width - 1).long()
+    row, x = _expand(first, (last - first + 1).clamp(min=0))
     owner = owner.index_select(0, row)
-    pixel = (frame.index_select(0, owner) * height + y.index_select(0, row)) * width + x
+    frame, y = frame.index_select(0, owner), y.index_select(0, row)
 
     # Per pixel the largest (priority, triangle) pair, packed into one integer; each
-    # pixel's winner is the one entry that holds it.
+    # pixel's winner is the one entry that holds it. Only the rows any triangle reaches
+    # need a slot.
     key = priority.reshape(-1).index_select(0, chosen).long() * count + tri
+    # 32 bits are faster to scatter and enough for any priority the warp gives.
+    key = key.to(torch.long if (int(priority.max()) + 1) * count >= 2**31 else torch.int32)
     key = key.index_select(0, owner)
-    best = torch.full((batch * height * width,), -1, dtype=torch.long, device=corners.device)
+    first_row = int(top.min())
+    rows = max(int(bottom.max()) - first_row + 1, 0)
+    pixel = (frame * rows + (y - first_row)) * width + x
+    best = torch.full((batch * rows * width,), -1, dtype=key.dtype, device=corners.device)
     best.scatter_reduce_(0, pixel, key, reduce="amax")
-    won = best.take(pixel) == key
-    return pixel[won], tri.index_select(0, owner)[won]
+    won = torch.nonzero(best.take(pixel) == key).squeeze(1)
+    triangle = tri.index_select(0, owner.index_select(0, won))
+    return frame.index_select(0, won), y.index_select(0, won), x.index_select(0, won), triangle
 
 
 def _expand(start: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -63,17 +78,61 @@ def _expand(start: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, to
     return owner, start.index_select(0, owner) + ramp
 
 
-def _span(points: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Leftmost and rightmost x of triangles [N, 3, 2] on the horizontal lines y [N]."""
+def _edges(points: torch.Tensor) -> torch.Tensor:
+    """Per triangle [N, 3, 2], its three edges as [N, 3, 4]: lower end's y and x, upper
+    end's y, and dx/dy. Each edge is described from its lower end, whichever triangle it
+    belongs to, so two triangles sharing it compute the same crossings."""
     a = points
     b = points.roll(-1, dims=1)  # edges 0-1, 1-2, 2-0
-    low = torch.where((a[..., 1] <= b[..., 1])[..., None], a, b)
-    high = torch.where((a[..., 1] <= b[..., 1])[..., None], b, a)
-    rise = high[..., 1] - low[..., 1]
-    crosses = (low[..., 1] <= y[:, None]) & (y[:, None] <= high[..., 1]) & (rise > 0)
-    t = (y[:, None] - low[..., 1]) / torch.where(rise > 0, rise, torch.ones_like(rise))
-    x = low[..., 0] + t * (high[..., 0] - low[..., 0])
-    # A row through a flat edge meets the other two edges at its ends, so flat edges
-    # (rise 0) can be skipped.
+    a_low = a[..., 1] <= b[..., 1]
+    low_x = torch.where(a_low, a[..., 0], b[..., 0])
+    low_y = torch.minimum(a[..., 1], b[..., 1])
+    high_x = torch.where(a_low, b[..., 0], a[..., 0])
+    high_y = torch.maximum(a[..., 1], b[..., 1])
+    rise = high_y - low_y
+    # A flat edge (rise 0) is never crossed: the other two edges meet its ends.
+    slope = (high_x - low_x) / torch.where(rise > 0, rise, torch.ones_like(rise))
+    high_y = torch.where(rise > 0, high_y, torch.full_like(high_y, -float("inf")))
+    return torch.stack([low_y, low_x, high_y, slope], dim=-1)
+
+
+def _span(edges: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Leftmost and rightmost x on the horizontal lines y [M] of triangles given by their
+    edges [M, 3, 4] (see `_edges`)."""
+    low_y, low_x, high_y, slope = edges.unbind(dim=-1)
+    y = y[:, None]
+    crosses = (low_y <= y) & (y <= high_y)
+    x = low_x + (y - low_y) * slope
     inf = torch.full_like(x, float("inf"))
     return torch.where(crosses, x, inf).amin(dim=1), torch.where(crosses, x, -inf).amax(dim=1)
+
+
+def polygon_pixels(
+    polygons: list[np.ndarray], height: int, width: int, device=None
+) -> tuple[torch.Tensor, ...]:
+    """Anti-aliased coverage of a few polygons (mouth and eye openings), pixel by pixel.
+
+    Each polygon [K, 2] (pixels) is drawn by OpenCV into a box just around it, so the cost
+    follows the polygon's size, not the frame's. Returns four [N] tensors: which polygon
+    (its index in the list), row y, column x, and coverage in (0, 1].
+    """
+    which, ys, xs, cover = [], [], [], []
+    for index, points in enumerate(polygons):
+        x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - 1, 0)
+        x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + 2, (width, height))
+        if x1 <= x0 or y1 <= y0:
+            continue
+        box = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        corners = np.round((points - (x0, y0)) * (1 << _SUBPIXEL)).astype(np.int32)
+        cv2.fillPoly(box, [corners], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        y, x = np.nonzero(box)
+        which.append(np.full(len(y), index))
+        ys.append(y + y0)
+        xs.append(x + x0)
+        cover.append(box[y, x])
+    if not which:
+        empty = torch.zeros(0, dtype=torch.long, device=device)
+        return empty, empty, empty, empty.float()
+    longs = (torch.as_tensor(np.concatenate(a), device=device) for a in (which, ys, xs))
+    coverage = torch.as_tensor(np.concatenate(cover), device=device).float() / 255
+    return *longs, coverage

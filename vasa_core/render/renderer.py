@@ -98,7 +98,7 @@ class Renderer:
         closure = self.eyes.closure(target_t)
         warped = self.warp(target, lookup=self.eyes.lookup(closure))
         frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
-        self.mouth.paint(frames, target_t, warped.mouth)
+        self.mouth.paint(frames, target_t, warped.mouth_pixels)
         frames = self.eyes.paint(frames, target_t, warped.grid, closure)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
@@ -117,7 +117,7 @@ class Renderer:
             self._render_batch(chunk, out)
             yield from out
 
-    def render(self, motion: np.ndarray, batch: int = 4) -> np.ndarray:
+    def render(self, motion: np.ndarray, batch: int = 8) -> np.ndarray:
         """All frames [T, H, W, 3] uint8 of a motion [T, DIM] (or one frame for [DIM])."""
         motion = np.atleast_2d(motion)
         out = np.empty((len(motion), *self.frame_shape, 3), np.uint8)

@@ -22,21 +22,28 @@ import torch.nn.functional as F
 
 from vasa_core.face import topology as top
 from vasa_core.face.rig import smoothstep
-from vasa_core.render.raster import rasterize
+from vasa_core.render.raster import polygon_pixels, rasterize
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
 FALLOFF_NECK = 0.35  # the same below the chin
 COARSE = 64  # side of the grid the outside field is computed on
-_SUBPIXEL = 4  # OpenCV fixed-point bits: 1/16 px vertex precision
 
 
 @dataclass
 class WarpFrame:
-    """One output frame's sampling grid plus the masks the later stages need."""
+    """One batch's sampling grids plus the mouth opening the later stages paint."""
 
     grid: torch.Tensor  # [B, H, W, 2] source coordinates in grid_sample units
-    mouth: torch.Tensor  # [B, H, W] 1 inside the target mouth opening (feathered)
+    mouth_pixels: tuple[torch.Tensor, ...]  # the opening: (frame, y, x, coverage 0..1)
+
+    @property
+    def mouth(self) -> torch.Tensor:
+        """The mouth opening as a mask [B, H, W] in 0..1, for looking at."""
+        mask = torch.zeros(self.grid.shape[:3], device=self.grid.device)
+        frame, y, x, coverage = self.mouth_pixels
+        mask[frame, y, x] = coverage
+        return mask
 
 
 class MeshWarp:
@@ -45,6 +52,7 @@ class MeshWarp:
         self.height, self.width = size
         self.device = device
         self.source = torch.as_tensor(source[:, :2], dtype=torch.float32, device=device)
+        self.triangles = torch.as_tensor(TRIANGLES, device=device)
         self.face_width = face_width
         # Which way round each triangle is when it faces the camera: from the frontal
         # template (canonical y is up, image y is down), not from the portrait, whose
@@ -117,40 +125,31 @@ class MeshWarp:
 
     # ------------------------------------------------------------ the face itself
 
-    def _triangles_seen(self, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The covered pixels (flat indices into [B, H, W]) and the triangle seen at each."""
-        corners = target[:, TRIANGLES, :2]  # [B, T, 3, 2]
+    def _triangles_seen(self, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The covered pixels (frame, y, x) and the triangle seen at each (raster.py)."""
+        corners = target[:, self.triangles, :2]  # [B, T, 3, 2]
         # A triangle whose winding flipped has turned away from the camera (the far cheek in
         # a head turn), and a collapsed one (a closed eye) has no inside: draw neither. Where
         # the rest overlap, the nearer wins.
         visible = _signed_area(corners) * self.winding > 0.05
-        far_first = torch.argsort(target[:, TRIANGLES, 2].mean(dim=-1), dim=1, descending=True)
-        rank = torch.empty_like(far_first)
-        rank.scatter_(
-            1, far_first, torch.arange(len(TRIANGLES), device=self.device).expand_as(rank)
-        )
-        priority = torch.where(visible, rank, -1)
+        depth = target[:, self.triangles, 2].mean(dim=-1)
+        nearness = (depth.amax(dim=1, keepdim=True) - depth) * 16  # 1/16 px steps
+        priority = torch.where(visible, nearness.long(), -1)
         return rasterize(corners, priority, self.height, self.width)
 
-    def _mouth_opening(self, target: np.ndarray) -> np.ndarray:
-        """The opening between the inner lips, anti-aliased, [B, H, W] uint8."""
-        mouth = np.zeros((len(target), self.height, self.width), np.uint8)
-        for frame, mask in zip(target, mouth, strict=True):
-            ring = np.round(frame[MOUTH_RING, :2] * (1 << _SUBPIXEL)).astype(np.int32)
-            cv2.fillPoly(mask, [ring], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
-        return mouth
-
     def _affine(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """Per triangle, the 3x2 map from target pixel [x, y, 1] to source pixel."""
-        tri = torch.as_tensor(TRIANGLES, device=self.device)
-        t = target[:, tri]  # [B, T, 3, 2]
-        s = source[:, tri]
-        ones = torch.ones(*t.shape[:-1], 1, device=self.device)
-        homogeneous = torch.cat([t, ones], dim=-1)  # [B, T, 3, 3]
-        det = torch.linalg.det(homogeneous)
-        tiny = (det.abs() < 1e-3)[..., None, None]  # collapsed: never rasterised, keep solvable
-        homogeneous = homogeneous + tiny * 1e-2 * torch.eye(3, device=self.device)
-        return torch.linalg.solve(homogeneous, s)  # rows: x, y, 1 -> source (x, y)
+        """Per triangle, the affine map from target pixel to source pixel, [B, T, 6]:
+        source = x * [0:2] + y * [2:4] + [4:6]. Closed form, as a 2x2 inverse is."""
+        t, s = target[:, self.triangles], source[:, self.triangles]  # [B, T, 3, 2]
+        t1, t2 = t[:, :, 1] - t[:, :, 0], t[:, :, 2] - t[:, :, 0]
+        s1, s2 = s[:, :, 1] - s[:, :, 0], s[:, :, 2] - s[:, :, 0]
+        det = t1[..., 0] * t2[..., 1] - t1[..., 1] * t2[..., 0]
+        # A collapsed triangle is never rasterised; keep its map finite.
+        det = torch.where(det.abs() < 1e-6, torch.full_like(det, 1e-6), det)[..., None]
+        along_x = (s1 * t2[..., 1:2] - s2 * t1[..., 1:2]) / det  # d source / dx
+        along_y = (s2 * t1[..., 0:1] - s1 * t2[..., 0:1]) / det  # d source / dy
+        offset = s[:, :, 0] - t[:, :, 0, 0:1] * along_x - t[:, :, 0, 1:2] * along_y
+        return torch.cat([along_x, along_y, offset], dim=-1)
 
     def __call__(self, target: np.ndarray, lookup: torch.Tensor | None = None) -> WarpFrame:
         """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth).
@@ -159,19 +158,18 @@ class MeshWarp:
         from in the portrait (a closing lid takes skin from above the lashes; eyes.py).
         """
         target_t = torch.as_tensor(target, dtype=torch.float32, device=self.device)
-        pixel, triangle = self._triangles_seen(target_t)
-        mouth = torch.from_numpy(self._mouth_opening(target)).to(self.device)
+        frame, y, x, triangle = self._triangles_seen(target_t)
+        rings = [frame[MOUTH_RING, :2] for frame in target]
+        mouth = polygon_pixels(rings, self.height, self.width, self.device)
         target_t = target_t[..., :2]
         grid = self._outside(target_t - self.source[None])
         source = self.source[None].expand_as(target_t) if lookup is None else lookup
-        # solve() leaves its result column-major; rows must be contiguous to gather fast.
-        affine = self._affine(target_t, source).reshape(-1, 6).contiguous()  # [B * T, 6]
-        frame, at = pixel // (self.height * self.width), pixel % (self.height * self.width)
-        y, x = (at // self.width).float(), (at % self.width).float()
+        affine = self._affine(target_t, source).reshape(-1, 6)  # [B * T, 6]
         maps = affine.index_select(0, frame * len(TRIANGLES) + triangle)
         mapped = x[:, None] * maps[:, 0:2] + y[:, None] * maps[:, 2:4] + maps[:, 4:6]
+        pixel = (frame * self.height + y) * self.width + x
         grid.view(-1, 2).index_copy_(0, pixel, mapped * self.to_unit - 1)
-        return WarpFrame(grid=grid, mouth=mouth.float() / 255.0)
+        return WarpFrame(grid=grid, mouth_pixels=mouth)
 
 
 MOUTH_RING = list(top.LIPS_INNER_UPPER) + list(reversed(top.LIPS_INNER_LOWER[1:-1]))
