@@ -50,9 +50,10 @@ class FaceLatents:
         return float(x.min()), float(y.min()), float(x.max()), float(y.max())
 
     def decode(self, motion: np.ndarray | None = None) -> np.ndarray:
-        """Landmarks [478, 3] (pixels) of this face under a motion vector (default: its own)."""
+        """Landmarks [478, 3] (pixels) of this face under a motion vector (default: its own),
+        or [T, 478, 3] for a motion [T, DIM]."""
         m = self.motion if motion is None else schema.check(motion)
-        return rig.decode(self.identity, m[schema.POSE], m[schema.DYNAMICS], self.anchor)
+        return rig.decode(self.identity, m[..., schema.POSE], m[..., schema.DYNAMICS], self.anchor)
 
     def summary(self) -> dict:
         """Plain numbers for printing or JSON."""

@@ -27,13 +27,19 @@ def view_to_pixels(points: np.ndarray) -> np.ndarray:
     return np.asarray(points, dtype=np.float64) * _FLIP
 
 
-def rotation(yaw: float, pitch: float, roll: float) -> np.ndarray:
-    """3x3 rotation from angles in degrees (see the module docstring for the convention)."""
-    y, p, r = np.radians([yaw, pitch, roll])
+def rotation(yaw, pitch, roll) -> np.ndarray:
+    """3x3 rotation from angles in degrees (see the module docstring for the convention);
+    for arrays of angles, one rotation [..., 3, 3] per element."""
+    y, p, r = np.radians(np.broadcast_arrays(yaw, pitch, roll))
     cy, sy, cp, sp, cr, sr = np.cos(y), np.sin(y), np.cos(p), np.sin(p), np.cos(r), np.sin(r)
-    rz = np.array([[cr, -sr, 0], [sr, cr, 0], [0, 0, 1]])
-    ry = np.array([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
-    rx = np.array([[1, 0, 0], [0, cp, sp], [0, -sp, cp]])  # Rx(-pitch): +pitch looks up
+    o, i = np.zeros_like(y), np.ones_like(y)
+
+    def matrix(*rows):
+        return np.stack(rows, axis=-1).reshape(*y.shape, 3, 3)
+
+    rz = matrix(cr, -sr, o, sr, cr, o, o, o, i)
+    ry = matrix(cy, o, sy, o, i, o, -sy, o, cy)
+    rx = matrix(i, o, o, o, cp, sp, o, -sp, cp)  # Rx(-pitch): +pitch looks up
     return rz @ ry @ rx
 
 

@@ -272,8 +272,8 @@ def _fit_weights(p: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- eyes and gaze
 
 
-def _eyeballs(shape: np.ndarray) -> list[tuple[np.ndarray, float]]:
-    """(centre, radius) of each eyeball, placed from the eye corners of `shape`.
+def _eyeballs(shape: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(centre, radius) of each eyeball, placed from the eye corners of `shape` [..., 478, 3].
 
     The template's iris at rest marks the front of its eyeball; the centre lies one radius
     behind it. Carried over to any face by its eye corners, which are stable points, so a
@@ -282,11 +282,12 @@ def _eyeballs(shape: np.ndarray) -> list[tuple[np.ndarray, float]]:
     template = load_rig().neutral
     balls = []
     for corners, iris in _EYES:
-        width = np.linalg.norm(shape[corners[0]] - shape[corners[1]])
+        width = np.linalg.norm(shape[..., corners[0], :] - shape[..., corners[1], :], axis=-1)
         ratio = width / np.linalg.norm(template[corners[0]] - template[corners[1]])
         radius = EYEBALL_RADIUS * width
         front = template[iris[0]] - template[list(corners)].mean(axis=0)
-        centre = shape[list(corners)].mean(axis=0) + ratio * front - np.array([0, 0, radius])
+        behind = np.stack([0 * radius, 0 * radius, radius], axis=-1)
+        centre = shape[..., list(corners), :].mean(axis=-2) + ratio[..., None] * front - behind
         balls.append((centre, radius))
     return balls
 
@@ -312,7 +313,7 @@ def _solve_gaze(rest: np.ndarray, seen_xy: np.ndarray) -> np.ndarray:
     return angles_deg
 
 
-def _gaze_rotation(gaze_yaw: float, gaze_pitch: float) -> np.ndarray:
+def _gaze_rotation(gaze_yaw, gaze_pitch) -> np.ndarray:
     return rotation(gaze_yaw, gaze_pitch, 0.0)
 
 
@@ -333,13 +334,17 @@ def _measure_gaze(shape: np.ndarray, reference: np.ndarray, known: bool) -> tupl
     return float(yaw), float(pitch)
 
 
-def _turn_irises(shape: np.ndarray, gaze_yaw: float, gaze_pitch: float, back: bool = False):
-    """Irises of `shape` turned about their eyeballs by the gaze angles (or back from them)."""
+def _turn_irises(shape: np.ndarray, gaze_yaw, gaze_pitch, back: bool = False):
+    """Irises of `shape` [..., 478, 3] turned about their eyeballs by the gaze angles (or
+    back from them); angles are numbers or arrays of the shape's leading dimensions."""
     out = shape.copy()
     turn = _gaze_rotation(gaze_yaw, gaze_pitch)
-    turn = turn.T if back else turn
+    turn = np.swapaxes(turn, -1, -2) if back else turn
     for (centre, _), (_, iris) in zip(_eyeballs(shape), _EYES, strict=True):
-        out[list(iris)] = (shape[list(iris)] - centre) @ turn.T + centre
+        centre = centre[..., None, :]
+        out[..., list(iris), :] = (shape[..., list(iris), :] - centre) @ np.swapaxes(
+            turn, -1, -2
+        ) + centre
     return out
 
 
@@ -375,23 +380,27 @@ def _own_basis(identity: np.ndarray) -> np.ndarray:
 
 
 def deform(identity: np.ndarray, dynamics: np.ndarray) -> np.ndarray:
-    """The canonical shape [478, 3] of `identity` making the expression `dynamics`."""
+    """The canonical shape [478, 3] of `identity` making the expression `dynamics`
+    (or shapes [T, 478, 3] for a sequence [T, 16])."""
     dynamics = np.asarray(dynamics, dtype=np.float64)
-    linear = dynamics[: len(LINEAR)]
+    linear = dynamics[..., : len(LINEAR)]
     # einsum, not tensordot: this sum is tiny, and BLAS waking its threads for it while
     # PyTorch's own threads are busy rendering took 1.4 ms a frame instead of 0.02 ms.
-    shape = identity + np.einsum("k,kij->ij", linear, basis_for(identity))
-    return _turn_irises(shape, dynamics[-2], dynamics[-1])
+    shape = identity + np.einsum("...k,kij->...ij", linear, basis_for(identity))
+    return _turn_irises(shape, dynamics[..., -2], dynamics[..., -1])
 
 
 def decode(
     identity: np.ndarray, pose: np.ndarray, dynamics: np.ndarray, anchor: Anchor
 ) -> np.ndarray:
-    """Landmarks [478, 3] in pixels for an identity in a pose making an expression."""
-    yaw, pitch, roll, tx, ty, scale = np.asarray(pose, dtype=np.float64)
+    """Landmarks [478, 3] in pixels for an identity in a pose making an expression (or
+    [T, 478, 3] for sequences of poses [T, 6] and dynamics [T, 16])."""
+    yaw, pitch, roll, tx, ty, scale = np.moveaxis(np.asarray(pose, dtype=np.float64), -1, 0)
     shape = deform(identity, dynamics)
-    view = anchor.scale * scale * shape @ rotation(yaw, pitch, roll).T
-    view += anchor.offset + anchor.scale * np.array([tx, ty, 0.0])
+    turn = np.swapaxes(rotation(yaw, pitch, roll), -1, -2)
+    view = anchor.scale * np.asarray(scale)[..., None, None] * shape @ turn
+    shift = np.stack([tx, ty, 0 * tx], axis=-1)[..., None, :]
+    view += anchor.offset + anchor.scale * shift
     return view_to_pixels(view).astype(np.float32)
 
 

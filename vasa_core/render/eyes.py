@@ -128,7 +128,7 @@ class Eyes:
         # The openings of the eyes whose iris moves, pixel by pixel.
         moving = moves.nonzero()  # [M, 2]: frame, eye
         outlines = target.cpu().numpy()
-        rings = [outlines[b, _contour(*EYES[eye][:3])] for b, eye in moving.tolist()]
+        rings = np.stack([outlines[b, _contour(*EYES[eye][:3])] for b, eye in moving.tolist()])
         which, ys, xs, inside = polygon_pixels(rings, self.height, self.width, target.device)
         if len(ys) == 0:
             return

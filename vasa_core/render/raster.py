@@ -37,37 +37,38 @@ def rasterize(
     batch, count = priority.shape
     frame, tri = torch.nonzero(priority >= 0, as_tuple=True)
     if len(tri) == 0:
-        return frame, frame, frame, tri
+        return frame, frame, frame, frame
     chosen = frame * count + tri
     points = corners.reshape(batch * count, 3, 2).index_select(0, chosen)
     top = torch.ceil(points[..., 1].amin(dim=1)).clamp(min=0).long()
     bottom = torch.floor(points[..., 1].amax(dim=1)).clamp(max=height - 1).long()
     edges = _edges(points)
 
-    # One entry per (triangle, pixel row), then one per (triangle, pixel).
+    # One entry per (triangle, pixel row).
     owner, y = _expand(top, (bottom - top + 1).clamp(min=0))
     left, right = _span(edges.index_select(0, owner), y.to(points.dtype))
     first = torch.ceil(left).clamp(min=0).long()
-    last = torch.floor(right).clamp(max=width - 1).long()
-    row, x = _expand(first, (last - first + 1).clamp(min=0))
-    owner = owner.index_select(0, row)
-    frame, y = frame.index_select(0, owner), y.index_select(0, row)
+    length = (torch.floor(right).clamp(max=width - 1).long() - first + 1).clamp(min=0)
 
-    # Per pixel the largest (priority, triangle) pair, packed into one integer; each
-    # pixel's winner is the one entry that holds it. Only the rows any triangle reaches
-    # need a slot.
-    key = priority.reshape(-1).index_select(0, chosen).long() * count + tri
-    # 32 bits are faster to scatter and enough for any priority the warp gives.
-    key = key.to(torch.long if (int(priority.max()) + 1) * count >= 2**31 else torch.int32)
-    key = key.index_select(0, owner)
+    # One entry per (triangle, pixel): its flat index into the rows any triangle reaches,
+    # and the (priority, triangle) pair packed into one integer, largest wins.
     first_row = int(top.min())
-    rows = max(int(bottom.max()) - first_row + 1, 0)
-    pixel = (frame * rows + (y - first_row)) * width + x
-    best = torch.full((batch * rows * width,), -1, dtype=key.dtype, device=corners.device)
+    band = max(int(bottom.max()) - first_row + 1, 0) * width
+    if band == 0:  # every triangle is off the picture
+        nothing = frame[:0]
+        return nothing, nothing, nothing, nothing
+    key = priority.reshape(-1).index_select(0, chosen).long() * count + tri
+    wide = (int(priority.max()) + 1) * count >= 2**31  # 32 bits scatter faster when enough
+    key = key.to(torch.long if wide else torch.int32).index_select(0, owner)
+    row_start = frame.index_select(0, owner) * band + (y - first_row) * width + first
+    row, pixel = _expand(row_start, length)
+    key = key.index_select(0, row)
+    best = torch.full((len(priority) * band,), -1, dtype=key.dtype, device=corners.device)
     best.scatter_reduce_(0, pixel, key, reduce="amax")
     won = torch.nonzero(best.take(pixel) == key).squeeze(1)
-    triangle = tri.index_select(0, owner.index_select(0, won))
-    return frame.index_select(0, won), y.index_select(0, won), x.index_select(0, won), triangle
+    pixel, key = pixel.index_select(0, won), key.index_select(0, won).long()
+    frame, at = pixel // band, pixel % band
+    return frame, at // width + first_row, at % width, key % count
 
 
 def _expand(start: torch.Tensor, counts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,23 +109,25 @@ def _span(edges: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def polygon_pixels(
-    polygons: list[np.ndarray], height: int, width: int, device=None
+    polygons: np.ndarray, height: int, width: int, device=None
 ) -> tuple[torch.Tensor, ...]:
     """Anti-aliased coverage of a few polygons (mouth and eye openings), pixel by pixel.
 
-    Each polygon [K, 2] (pixels) is drawn by OpenCV into a box just around it, so the cost
-    follows the polygon's size, not the frame's. Returns four [N] tensors: which polygon
-    (its index in the list), row y, column x, and coverage in (0, 1].
+    Each polygon of `polygons` [P, K, 2] (pixels) is drawn by OpenCV into a box just around
+    it, so the cost follows the polygon's size, not the frame's. Returns four [N] tensors:
+    which polygon, row y, column x, and coverage in (0, 1].
     """
+    polygons = np.asarray(polygons, dtype=np.float64).reshape(-1, *np.shape(polygons)[-2:])
+    low = np.maximum(np.floor(polygons.min(axis=1)).astype(int) - 1, 0)
+    high = np.minimum(np.ceil(polygons.max(axis=1)).astype(int) + 2, (width, height))
+    corners = np.round((polygons - low[:, None]) * (1 << _SUBPIXEL))
+    corners = np.ascontiguousarray(corners, dtype=np.int32)  # OpenCV wants C order
     which, ys, xs, cover = [], [], [], []
-    for index, points in enumerate(polygons):
-        x0, y0 = np.maximum(np.floor(points.min(axis=0)).astype(int) - 1, 0)
-        x1, y1 = np.minimum(np.ceil(points.max(axis=0)).astype(int) + 2, (width, height))
+    for index, ((x0, y0), (x1, y1)) in enumerate(zip(low, high, strict=True)):
         if x1 <= x0 or y1 <= y0:
             continue
         box = np.zeros((y1 - y0, x1 - x0), np.uint8)
-        corners = np.round((points - (x0, y0)) * (1 << _SUBPIXEL)).astype(np.int32)
-        cv2.fillPoly(box, [corners], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
+        cv2.fillPoly(box, [corners[index]], 255, lineType=cv2.LINE_AA, shift=_SUBPIXEL)
         y, x = np.nonzero(box)
         which.append(np.full(len(y), index))
         ys.append(y + y0)

@@ -88,7 +88,7 @@ class Renderer:
     def landmarks(self, motion: np.ndarray) -> np.ndarray:
         """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM]."""
         motion = schema.check(np.atleast_2d(motion))
-        return self._to_crop(np.stack([self.latents.decode(m) for m in motion]))
+        return self._to_crop(self.latents.decode(motion))
 
     @torch.inference_mode()
     def _render_batch(self, motion: np.ndarray, out: np.ndarray) -> None:

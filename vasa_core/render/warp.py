@@ -159,8 +159,7 @@ class MeshWarp:
         """
         target_t = torch.as_tensor(target, dtype=torch.float32, device=self.device)
         frame, y, x, triangle = self._triangles_seen(target_t)
-        rings = [frame[MOUTH_RING, :2] for frame in target]
-        mouth = polygon_pixels(rings, self.height, self.width, self.device)
+        mouth = polygon_pixels(target[:, MOUTH_RING, :2], self.height, self.width, self.device)
         target_t = target_t[..., :2]
         grid = self._outside(target_t - self.source[None])
         source = self.source[None].expand_as(target_t) if lookup is None else lookup
