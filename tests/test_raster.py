@@ -1,9 +1,10 @@
 """The batched rasteriser: exactly the pixels whose centres lie in a triangle, nearest wins."""
 
+import cv2
 import numpy as np
 import torch
 
-from vasa_core.render.raster import rasterize
+from vasa_core.render.raster import polygon_pixels, rasterize
 
 
 def inside(triangle: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -68,3 +69,20 @@ def test_nothing_to_draw_covers_nothing():
     assert all(len(t) == 0 for t in covered)
     off_screen = rasterize(corners - 100, torch.zeros(2, 5, dtype=torch.long), 16, 16)
     assert all(len(t) == 0 for t in off_screen)
+
+
+def test_polygons_drawn_in_boxes_match_drawing_them_on_the_whole_picture():
+    rng = np.random.default_rng(2)
+    height, width = 40, 50
+    polygons = rng.uniform(-10, 55, (5, 7, 2))  # some reach off the picture
+    polygons[4] += 200  # entirely off it
+    which, y, x, coverage = polygon_pixels(polygons, height, width)
+    assert 4 not in which.tolist() and coverage.min() > 0 and coverage.max() <= 1
+    for index, points in enumerate(polygons[:4]):
+        whole = np.zeros((height, width), np.uint8)
+        corners = np.round(points * 16).astype(np.int32)
+        cv2.fillPoly(whole, [corners], 255, lineType=cv2.LINE_AA, shift=4)
+        mine = np.zeros((height, width))
+        pick = which == index
+        mine[y[pick].numpy(), x[pick].numpy()] = coverage[pick].numpy()
+        np.testing.assert_allclose(mine, whole / 255, atol=1e-6)

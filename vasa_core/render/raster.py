@@ -4,7 +4,8 @@ The mesh warp needs, for every output pixel, the triangle that covers it. Drawin
 triangles one at a time costs a Python call each (OpenCV's `fillConvexPoly`: 1.6 ms a
 frame at 256 px, more than the whole warp's lookup), so instead every triangle is cut into
 its pixel rows, every row into its pixels, and one `scatter_reduce` keeps, per pixel, the
-triangle drawn last: a few tensor operations per batch, whatever the number of triangles.
+triangle of highest priority (the nearest): a few tensor operations per batch, whatever the
+number of triangles, on the CPU or the GPU alike.
 
 A pixel (x, y) belongs to a triangle when its centre, the integer point, lies inside or on
 an edge. Each edge is evaluated from its lower end to its upper end whichever triangle it
