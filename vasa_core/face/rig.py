@@ -339,12 +339,11 @@ def _turn_irises(shape: np.ndarray, gaze_yaw, gaze_pitch, back: bool = False):
     back from them); angles are numbers or arrays of the shape's leading dimensions."""
     out = shape.copy()
     turn = _gaze_rotation(gaze_yaw, gaze_pitch)
-    turn = np.swapaxes(turn, -1, -2) if back else turn
+    # Points are rows, so they are multiplied by the transpose; turning back is the inverse.
+    on_rows = turn if back else np.swapaxes(turn, -1, -2)
     for (centre, _), (_, iris) in zip(_eyeballs(shape), _EYES, strict=True):
         centre = centre[..., None, :]
-        out[..., list(iris), :] = (shape[..., list(iris), :] - centre) @ np.swapaxes(
-            turn, -1, -2
-        ) + centre
+        out[..., list(iris), :] = (shape[..., list(iris), :] - centre) @ on_rows + centre
     return out
 
 

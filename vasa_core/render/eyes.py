@@ -134,16 +134,16 @@ class Eyes:
             return
         frame, eye = moving[which, 0], moving[which, 1]
         q = torch.stack([xs, ys], dim=-1).float()
-        which = frame * 2 + eye
+        pair = frame * 2 + eye  # index into [B * 2] per-eye values
         radius_src = self.iris_radius[eye]
-        ratio = ratio.reshape(-1)[which]
-        offset = q - centre.reshape(-1, 2)[which]
+        ratio = ratio.reshape(-1)[pair]
+        offset = q - centre.reshape(-1, 2)[pair]
         iris_weight = smoothstep(
             (radius_src * ratio - torch.linalg.norm(offset, dim=-1)) / 1.5 + 0.5
         )
         looked_up = (
             iris_src[eye]
-            + torch.einsum("nkj,nj->nk", back.reshape(-1, 2, 2)[which], offset) / ratio[:, None]
+            + torch.einsum("nkj,nj->nk", back.reshape(-1, 2, 2)[pair], offset) / ratio[:, None]
         )
         # Where the warp would still show the old iris, the white of the eye instead.
         to_pixels = torch.tensor([(self.width - 1) / 2, (self.height - 1) / 2], device=grid.device)

@@ -79,7 +79,7 @@ class Mouth:
         self.face_width = face_width
         self.source = MouthFrame(source[None])
         u = torch.linspace(0.3, 0.7, 5, device=source.device)
-        upper, lower = self.source.lips_at(u, torch.zeros(5, dtype=torch.long))
+        upper, lower = self.source.lips_at(u, torch.zeros_like(u, dtype=torch.long))
         self.source_gap = float((lower - upper).mean())
         self.reuse = self.source_gap > OPEN_PORTRAIT * face_width
         cheeks = source[[50, 280, 205, 425]].round().long()

@@ -63,12 +63,6 @@ class MeshWarp:
         self.winding = torch.as_tensor(
             np.sign(_signed_area(frontal[TRIANGLES])), dtype=torch.float32, device=device
         )
-        ys, xs = torch.meshgrid(
-            torch.arange(self.height, dtype=torch.float32, device=device),
-            torch.arange(self.width, dtype=torch.float32, device=device),
-            indexing="ij",
-        )
-        self.pixels = torch.stack([xs, ys], dim=-1)  # [H, W, 2]
         # Pixels to grid_sample's [-1, 1] units (align_corners=True).
         self.to_unit = torch.tensor([2 / (self.width - 1), 2 / (self.height - 1)], device=device)
         self._coarse_setup(source)
@@ -125,25 +119,26 @@ class MeshWarp:
 
     # ------------------------------------------------------------ the face itself
 
-    def _triangles_seen(self, target: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """The covered pixels (frame, y, x) and the triangle seen at each (raster.py)."""
-        corners = target[:, self.triangles, :2]  # [B, T, 3, 2]
+    def _triangles_seen(self, corners: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The covered pixels (frame, y, x) and the triangle seen at each (raster.py), for
+        the triangles' corners [B, T, 3, 3] at the target (x, y in pixels, z = depth)."""
         # A triangle whose winding flipped has turned away from the camera (the far cheek in
         # a head turn), and a collapsed one (a closed eye) has no inside: draw neither. Where
         # the rest overlap, the nearer wins.
-        visible = _signed_area(corners) * self.winding > 0.05
-        depth = target[:, self.triangles, 2].mean(dim=-1)
+        visible = _signed_area(corners[..., :2]) * self.winding > 0.05
+        depth = corners[..., 2].mean(dim=-1)
         nearness = (depth.amax(dim=1, keepdim=True) - depth) * 16  # 1/16 px steps
         priority = torch.where(visible, nearness.long(), -1)
-        return rasterize(corners, priority, self.height, self.width)
+        return rasterize(corners[..., :2], priority, self.height, self.width)
 
-    def _affine(self, target: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    def _affine(self, t: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         """Per triangle, the affine map from target pixel to source pixel, [B, T, 6]:
-        source = x * [0:2] + y * [2:4] + [4:6]. Closed form, as a 2x2 inverse is."""
-        t, s = target[:, self.triangles], source[:, self.triangles]  # [B, T, 3, 2]
+        source = x * [0:2] + y * [2:4] + [4:6], for triangle corners `t` [B, T, 3, 2] at the
+        target and landmarks `source` [B, 478, 2]. Closed form, as a 2x2 inverse is."""
+        s = source[:, self.triangles]  # [B, T, 3, 2]
         t1, t2 = t[:, :, 1] - t[:, :, 0], t[:, :, 2] - t[:, :, 0]
         s1, s2 = s[:, :, 1] - s[:, :, 0], s[:, :, 2] - s[:, :, 0]
-        det = t1[..., 0] * t2[..., 1] - t1[..., 1] * t2[..., 0]
+        det = 2 * _signed_area(t)
         # A collapsed triangle is never rasterised; keep its map finite.
         det = torch.where(det.abs() < 1e-6, torch.full_like(det, 1e-6), det)[..., None]
         along_x = (s1 * t2[..., 1:2] - s2 * t1[..., 1:2]) / det  # d source / dx
@@ -158,12 +153,13 @@ class MeshWarp:
         from in the portrait (a closing lid takes skin from above the lashes; eyes.py).
         """
         target_t = torch.as_tensor(target, dtype=torch.float32, device=self.device)
-        frame, y, x, triangle = self._triangles_seen(target_t)
+        corners = target_t[:, self.triangles]  # [B, T, 3, 3]
+        frame, y, x, triangle = self._triangles_seen(corners)
         mouth = polygon_pixels(target[:, MOUTH_RING, :2], self.height, self.width, self.device)
         target_t = target_t[..., :2]
         grid = self._outside(target_t - self.source[None])
         source = self.source[None].expand_as(target_t) if lookup is None else lookup
-        affine = self._affine(target_t, source).reshape(-1, 6)  # [B * T, 6]
+        affine = self._affine(corners[..., :2], source).reshape(-1, 6)  # [B * T, 6]
         maps = affine.index_select(0, frame * len(TRIANGLES) + triangle)
         mapped = x[:, None] * maps[:, 0:2] + y[:, None] * maps[:, 2:4] + maps[:, 4:6]
         pixel = (frame * self.height + y) * self.width + x
