@@ -50,7 +50,9 @@ def test_identity_of_a_smiling_portrait_is_neutral(latents):
     assert again.dynamics[schema.DYNAMICS_NAMES.index("smile")] < 0.1
     assert again.dynamics[schema.DYNAMICS_NAMES.index("jaw_open")] < 0.05
     corners_y = lambda p: p[list(top.MOUTH_CORNERS), 1].mean()  # noqa: E731  (pixels, y down)
-    assert corners_y(neutral_points) > corners_y(face.landmarks) + 2  # corners come down
+    # Corners come down. (By 1.5 px since the jaw parts the lips in an ellipse: the open
+    # smile now reads a little more as smile and jaw, less as torn corners.)
+    assert corners_y(neutral_points) > corners_y(face.landmarks) + 1
 
 
 def test_own_latents_decode_to_own_landmarks(latents):

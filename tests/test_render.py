@@ -145,3 +145,39 @@ def test_a_smooth_motion_gives_a_smooth_video(latents, renderers):
         change = np.abs(np.diff(region, axis=0)).mean(axis=(1, 2, 3))
         assert change.min() > 0  # it does move, every frame
         assert change.max() < 2.5 * np.median(change)  # and never jumps
+
+
+def test_a_moved_iris_uncovers_the_white_and_brings_no_skin(latents, renderers):
+    """The drawn face's green irises, looking right and up.
+
+    Where the iris was, the white must show (the old renderer left a greyed rim of the
+    drawn iris there); an iris looking up must show iris where its portrait had lower lid
+    over it (the old renderer copied that skin into the moved iris, 36-44% of its pixels).
+    """
+    import cv2
+
+    from vasa_core.render.eyes import EYES, _contour
+
+    face, renderer = latents["drawn"], renderers["drawn"]
+    motions = np.stack([face.motion, moved(face, gaze_yaw=20.0), moved(face, gaze_pitch=15.0)])
+    frames = renderer.render(motions).astype(np.float64)
+    points = renderer.landmarks(motions)[..., :2]
+    opening = np.zeros(frames.shape[1:3], np.uint8)
+    for corners, upper, lower, _ in EYES:
+        outline = np.round(points[0, _contour(corners, upper, lower)]).astype(np.int32)
+        cv2.fillPoly(opening, [outline], 1)
+    opening = cv2.erode(opening, np.ones((5, 5), np.uint8)) > 0  # well inside the lids
+    ys, xs = np.mgrid[: frames.shape[1], : frames.shape[2]]
+    for centre in (468, 473):
+        ring = points[0, centre + 1 : centre + 5] - points[0, centre]
+        radius = 1.3 * np.linalg.norm(ring, axis=1).mean()  # Face Mesh's ring, and a margin
+
+        def near(frame: int, reach: float, c=centre) -> np.ndarray:
+            return np.hypot(xs - points[frame, c, 0], ys - points[frame, c, 1]) < reach
+
+        uncovered = near(0, radius - 1) & ~near(1, radius + 2) & opening
+        assert uncovered.sum() >= 8
+        assert frames[1][uncovered].min(axis=1).mean() > 200  # white, not a grey rim
+        iris = frames[2][near(2, radius - 1) & opening]
+        assert len(iris) >= 30
+        assert np.mean(iris[:, 0] > iris[:, 1] + 20) < 0.05  # green, not skin

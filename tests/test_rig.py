@@ -74,6 +74,18 @@ def test_neutral_mouth_is_closed_and_jaw_open_parts_the_lips():
     assert _lip_gap(_shape(jaw_open=1.0)) > 0.15  # face widths
 
 
+def test_an_open_jaw_parts_the_lips_in_an_ellipse_that_meets_at_the_corners():
+    """Most in the middle, less towards the corners, nothing where the lips join (the
+    first rig opened the mouth as a box: the gap next to the corners was the middle's)."""
+    open_jaw = _shape(jaw_open=1.0)
+    gaps = open_jaw[list(top.LIPS_INNER_UPPER), 1] - open_jaw[list(top.LIPS_INNER_LOWER), 1]
+    middle = gaps[5]
+    assert abs(gaps[0]) < 0.05 * middle and abs(gaps[-1]) < 0.05 * middle  # the corners
+    half = gaps[:6]  # one side, corner to middle
+    assert (np.diff(half) > 0).all()  # widening towards the middle
+    assert half[1] < 0.7 * middle  # next to the corner: well short of the middle
+
+
 def test_blink_closes_one_eye_only():
     rest = _shape()
     blink = _shape(blink_left=1.0)

@@ -7,8 +7,10 @@ lid therefore takes its texture from higher up (`lookup`), and a darker lash lin
 along the closing margin.
 
 Gaze. The iris is moved as a rigid disc to where the motion puts it, drawn only inside the
-eye opening (so the lids cover it as they would), and where it used to be the white of the
-eye is painted in its colour from the portrait. The lids do not move.
+eye opening (so the lids cover it as they would), over the eye as it would look without
+an iris (painted out once per portrait from the white, lids and shadow around it). What
+the lids hid of the iris in the portrait is filled with the colour of its visible part at
+the same radius, so an iris looking up shows no skin. The lids do not move.
 """
 
 from __future__ import annotations
@@ -42,37 +44,159 @@ def _distance_to_polyline(q: torch.Tensor, points: torch.Tensor) -> torch.Tensor
     return torch.linalg.norm(q[:, None] - closest, dim=-1).min(dim=1).values
 
 
+def _limbus_radius(picture: np.ndarray, opening: np.ndarray, centre, ring: float) -> float:
+    """The iris radius seen in the picture: where the dark iris meets the white, along
+    rays to either side (the lids cover it above and below).
+
+    Face Mesh's iris ring is a guess of the same size for every eye; on a drawn eye it
+    fell a pixel or two inside the drawn iris, so a moved iris left its rim behind.
+    Falls back on the ring where no white is seen (a squint, dark glasses).
+    """
+    brightness = picture.mean(axis=2)
+    radius = np.arange(0.5 * ring, 2.0 * ring, 0.25)
+    found = []
+    for degrees in (*range(-30, 31, 10), *range(150, 211, 10)):
+        a = np.radians(degrees)
+        xs = np.round(centre[0] + radius * np.cos(a)).astype(int)
+        ys = np.round(centre[1] + radius * np.sin(a)).astype(int)
+        seen = (xs >= 0) & (xs < picture.shape[1]) & (ys >= 0) & (ys < picture.shape[0])
+        seen[seen] &= opening[ys[seen], xs[seen]] > 0
+        if seen.sum() < 4:
+            continue
+        profile = np.where(
+            seen,
+            brightness[ys.clip(0, picture.shape[0] - 1), xs.clip(0, picture.shape[1] - 1)],
+            np.nan,
+        )
+        dark, light = np.nanmin(profile[: len(profile) // 3 + 1]), np.nanmax(profile)
+        if not np.isfinite(dark) or light - dark < 0.15:
+            continue
+        crossed = np.nonzero(profile > (dark + light) / 2)[0]
+        if len(crossed):
+            found.append(radius[crossed[0]])
+    if len(found) < 3:
+        return ring
+    return float(np.clip(np.median(found), 0.8 * ring, 1.5 * ring))
+
+
+def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -> np.ndarray:
+    """Where the portrait shows the open eye (white or iris), not lid skin: [H, W] in 0..1.
+
+    Face Mesh draws the eye outline along the lid margins, a pixel or two into the skin on
+    a photo and more on some drawings, so an iris moved within that outline slid over the
+    lower lid. Near the outline, a pixel whose colour is nearer the skin around the eye
+    than the iris or the white is lid; in each column the open eye then runs from its
+    top-most to its bottom-most remaining pixel (pupils and highlights are eye).
+    """
+    height, width = polygon.shape
+    inside = polygon > 0
+    ring = (cv2.dilate(polygon, np.ones((9, 9), np.uint8)) > 0) & ~(
+        cv2.dilate(polygon, np.ones((3, 3), np.uint8)) > 0
+    )
+    ys, xs = np.nonzero(inside)
+    near = np.hypot(xs - centre[0], ys - centre[1])
+    if ring.sum() < 4 or (near < 0.6 * radius).sum() < 4:
+        return polygon.astype(np.float32)
+    skin = np.median(picture[ring], axis=0)
+    eye_colours = [np.median(picture[ys[near < 0.6 * radius], xs[near < 0.6 * radius]], axis=0)]
+    around = picture[ys[near > 1.2 * radius], xs[near > 1.2 * radius]]
+    if len(around) >= 4:  # the brighter half of what lies around the iris: the white
+        light = around.mean(axis=1)
+        eye_colours.append(np.median(around[light >= np.median(light)], axis=0))
+    to_skin = np.linalg.norm(picture - skin, axis=2)
+    to_eye = np.min([np.linalg.norm(picture - c, axis=2) for c in eye_colours], axis=0)
+    margin = inside & ~(cv2.erode(polygon, np.ones((5, 5), np.uint8)) > 0)
+    eye = inside & ~(margin & (to_skin < to_eye))
+    rows = np.arange(height)[:, None]
+    top = np.where(eye.any(axis=0), eye.argmax(axis=0), height)
+    bottom = height - 1 - eye[::-1].argmax(axis=0)
+    return cv2.blur(((rows >= top) & (rows <= bottom)).astype(np.float32), (3, 3))
+
+
+def _eyes_without_irises(
+    picture: np.ndarray, source: np.ndarray, openings: list[np.ndarray], radii: list[float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two copies of the picture [H, W, 3] for moving irises.
+
+    `bare`: each iris painted out, what a moved iris uncovers. Row by row, the white from
+    just left of the iris to just right of it, so the shading of the white (darker under
+    the lid, towards the corners) carries on. `texture`: each iris whole, its parts hidden
+    under the lids filled with the colour of the visible iris at the same radius, what a
+    moved iris shows of itself.
+    """
+    height, width = picture.shape[:2]
+    ys, xs = np.mgrid[:height, :width]
+    bare, texture = picture.copy(), picture.copy()
+    for (*_, iris), opening, radius in zip(EYES, openings, radii, strict=True):
+        centre = source[iris[0]]
+        distance = np.hypot(xs - centre[0], ys - centre[1])
+        disc = distance <= radius + 1.5
+        eye = opening > 0.5
+        grown = cv2.dilate(eye.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        _paint_out(bare, disc & grown, grown, centre[0], radius)
+        visible = disc & (cv2.erode(eye.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
+        hidden = disc & ~visible
+        if visible.sum() < 4 or not hidden.any():
+            continue
+        rings = np.round(distance * 2).astype(int)  # half-pixel rings
+        count = np.bincount(rings[visible], minlength=rings[disc].max() + 1)
+        profile = np.stack(
+            [np.bincount(rings[visible], picture[..., c][visible], len(count)) for c in range(3)],
+            axis=-1,
+        )
+        known = np.nonzero(count)[0]
+        nearest = known[np.abs(np.arange(len(count))[:, None] - known[None]).argmin(axis=1)]
+        profile = profile[nearest] / count[nearest][:, None]
+        texture[hidden] = profile[rings[hidden]]
+    return bare.astype(np.float32), texture.astype(np.float32)
+
+
+def _paint_out(picture: np.ndarray, hole: np.ndarray, eye: np.ndarray, x: float, radius: float):
+    """Fill `hole` row by row between the eye's colours just left and right of the iris
+    (in place); a row that sees the white on one side only takes that side's."""
+    reach = int(np.ceil(radius + 2))
+    for y in np.nonzero(hole.any(axis=1))[0]:
+        cols = np.nonzero(hole[y])[0]
+        sides = []
+        for edge in (int(np.floor(x)) - reach, int(np.ceil(x)) + reach):
+            span = picture[y, max(edge - 1, 0) : edge + 2][eye[y, max(edge - 1, 0) : edge + 2]]
+            sides.append(span.mean(axis=0) if len(span) else None)
+        left, right = sides
+        if left is None and right is None:
+            left = right = picture[y - 1, cols].mean(axis=0)  # carry the row above down
+        left = right if left is None else left
+        right = left if right is None else right
+        t = np.clip((cols - (x - reach)) / (2 * reach), 0, 1)[:, None]
+        picture[y, cols] = left * (1 - t) + right * t
+
+
 class Eyes:
     def __init__(self, image: torch.Tensor, source: torch.Tensor):
         """`image` [3, H, W] in 0..1; `source` [478, 2] landmarks in its pixels."""
         self.image = image
         self.source = source
         self.height, self.width = image.shape[-2:]
-        self.rest, self.iris_radius, self.sclera = [], [], []
+        picture = image.permute(1, 2, 0).cpu().numpy()  # [H, W, 3]
+        self.rest, radii, openings = [], [], []
         for corners, upper, lower, iris in EYES:
             gap = (source[list(lower), 1] - source[list(upper), 1]).mean().clamp(min=1e-3)
             self.rest.append(gap)
-            ring = source[list(iris[1:])]
-            self.iris_radius.append(torch.linalg.norm(ring - source[iris[0]], dim=-1).mean())
-            self.sclera.append(self._sclera_colour(corners, upper, lower, iris))
-        self.iris_radius = torch.stack(self.iris_radius)  # [2]
-        self.sclera = torch.stack(self.sclera, dim=1)  # [3, 2]
+            opening = np.zeros((self.height, self.width), np.uint8)
+            outline = source[_contour(corners, upper, lower)].cpu().numpy()
+            cv2.fillPoly(opening, [np.round(outline).astype(np.int32)], 1)
+            centre = source[iris[0]].cpu().numpy()
+            ring = float(torch.linalg.norm(source[list(iris[1:])] - source[iris[0]], dim=-1).mean())
+            radii.append(_limbus_radius(picture, opening, centre, ring))
+            openings.append(_open_eye(picture, opening, centre, radii[-1]))
+        self.iris_radius = torch.tensor(radii, dtype=image.dtype, device=image.device)  # [2]
+        bare, texture = _eyes_without_irises(picture, source.cpu().numpy(), openings, radii)
+        # Where the portrait shows the eye itself (white or iris) rather than lid skin:
+        # a moved iris is drawn only where the warp shows these pixels.
+        self.opening = torch.from_numpy(np.maximum(*openings)[None]).to(image)
+        self.bare = torch.from_numpy(bare).permute(2, 0, 1).to(image)  # the whites behind
+        self.iris_texture = torch.from_numpy(texture).permute(2, 0, 1).to(image)
         self.corner_ids = torch.tensor([e[0] for e in EYES], device=source.device)  # [2, 2]
         self.centre_ids = torch.tensor([e[3][0] for e in EYES], device=source.device)  # [2]
-
-    def _sclera_colour(self, corners, upper, lower, iris) -> torch.Tensor:
-        """The white of one eye in the portrait: a bright, low-saturation median."""
-        outline = self.source[_contour(corners, upper, lower)].cpu().numpy()
-        mask = np.zeros((self.height, self.width), np.uint8)
-        cv2.fillPoly(mask, [np.round(outline).astype(np.int32)], 1)
-        ys, xs = np.nonzero(mask)
-        centre = self.source[iris[0]].cpu().numpy()
-        radius = float(self.iris_radius[-1]) if self.iris_radius else 0.0
-        keep = np.hypot(xs - centre[0], ys - centre[1]) > 1.3 * radius
-        if keep.sum() >= 4:
-            colours = self.image[:, torch.as_tensor(ys[keep]), torch.as_tensor(xs[keep])]
-            return colours.median(dim=1).values
-        return torch.tensor([0.85, 0.82, 0.80], device=self.image.device)
 
     def closure(self, target: torch.Tensor) -> torch.Tensor:
         """How closed each eye is, [B, 2] in 0..1, against the portrait's own eyes."""
@@ -145,27 +269,21 @@ class Eyes:
             iris_src[eye]
             + torch.einsum("nkj,nj->nk", back.reshape(-1, 2, 2)[pair], offset) / ratio[:, None]
         )
-        # Where the warp would still show the old iris, the white of the eye instead.
+        # Behind the moved iris, the eye as it would look without one, where the warp
+        # takes this pixel from.
         to_pixels = torch.tensor([(self.width - 1) / 2, (self.height - 1) / 2], device=grid.device)
         seen = (grid[frame, ys, xs] + 1) * to_pixels
-        old = smoothstep(
-            (1.25 * radius_src - torch.linalg.norm(seen - iris_src[eye], dim=-1)) / 1.5 + 0.5
+        colours = torch.cat(
+            [
+                sample_pixels(self.bare, seen),
+                sample_pixels(self.iris_texture, looked_up),
+            ],
+            dim=1,
         )
-        sclera_weight = old * (1 - iris_weight)
-        # The white across the old iris: on each row, blended between the portrait's
-        # sclera just left and just right of it, so its shading carries on.
-        reach = 1.4 * radius_src
-        left = torch.stack([iris_src[eye, 0] - reach, seen[:, 1]], dim=-1)
-        right = torch.stack([iris_src[eye, 0] + reach, seen[:, 1]], dim=-1)
-        colours = sample_pixels(self.image, torch.cat([looked_up, left, right]))
-        iris_colour, left_colour, right_colour = colours.split(len(q), dim=1)
-        t = ((seen[:, 0] - left[:, 0]) / (2 * reach)).clamp(0, 1)
-        # Rows above or below the eye would pick up lid or lashes: keep them no darker
-        # than the eye's own white.
-        sclera = torch.maximum(left_colour * (1 - t) + right_colour * t, 0.85 * self.sclera[:, eye])
+        behind, iris_colour = colours.split(len(q), dim=1)
+        iris_weight = iris_weight * sample_pixels(self.opening, seen)[0]
+        painted = behind * (1 - iris_weight) + iris_colour * iris_weight
         here = frames[frame, :, ys, xs].T  # [3, N]
-        painted = here * (1 - sclera_weight) + sclera * sclera_weight
-        painted = painted * (1 - iris_weight) + iris_colour * iris_weight
         frames[frame, :, ys, xs] = (here * (1 - inside) + painted * inside).T
 
     def _box(self, points: torch.Tensor, corners) -> tuple[slice, slice, float] | None:
