@@ -113,42 +113,38 @@ def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -
     return cv2.blur(((rows >= top) & (rows <= bottom)).astype(np.float32), (3, 3))
 
 
-def _eyes_without_irises(
-    picture: np.ndarray, source: np.ndarray, openings: list[np.ndarray], radii: list[float]
+def _without_iris(
+    picture: np.ndarray, opening: np.ndarray, centre: np.ndarray, radius: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Two copies of the picture [H, W, 3] for moving irises.
+    """Two copies of the picture [H, W, 3] around one eye, for moving its iris.
 
-    `bare`: each iris painted out, what a moved iris uncovers. Row by row, the white from
+    `bare`: the iris painted out, what a moved iris uncovers. Row by row, the white from
     just left of the iris to just right of it, so the shading of the white (darker under
-    the lid, towards the corners) carries on. `texture`: each iris whole, its parts hidden
+    the lid, towards the corners) carries on. `texture`: the iris whole, its parts hidden
     under the lids filled with the colour of the visible iris at the same radius, what a
     moved iris shows of itself.
     """
-    height, width = picture.shape[:2]
-    ys, xs = np.mgrid[:height, :width]
+    ys, xs = np.mgrid[: picture.shape[0], : picture.shape[1]]
     bare, texture = picture.copy(), picture.copy()
-    for (*_, iris), opening, radius in zip(EYES, openings, radii, strict=True):
-        centre = source[iris[0]]
-        distance = np.hypot(xs - centre[0], ys - centre[1])
-        disc = distance <= radius + 1.5
-        eye = opening > 0.5
-        grown = cv2.dilate(eye.astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
-        _paint_out(bare, disc & grown, grown, centre[0], radius)
-        visible = disc & (cv2.erode(eye.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0)
-        hidden = disc & ~visible
-        if visible.sum() < 4 or not hidden.any():
-            continue
-        rings = np.round(distance * 2).astype(int)  # half-pixel rings
-        count = np.bincount(rings[visible], minlength=rings[disc].max() + 1)
-        profile = np.stack(
-            [np.bincount(rings[visible], picture[..., c][visible], len(count)) for c in range(3)],
-            axis=-1,
-        )
-        known = np.nonzero(count)[0]
-        nearest = known[np.abs(np.arange(len(count))[:, None] - known[None]).argmin(axis=1)]
-        profile = profile[nearest] / count[nearest][:, None]
-        texture[hidden] = profile[rings[hidden]]
-    return bare.astype(np.float32), texture.astype(np.float32)
+    distance = np.hypot(xs - centre[0], ys - centre[1])
+    disc = distance <= radius + 1.5
+    eye = (opening > 0.5).astype(np.uint8)
+    grown = cv2.dilate(eye, np.ones((5, 5), np.uint8)) > 0
+    _paint_out(bare, disc & grown, grown, centre[0], radius)
+    visible = disc & (cv2.erode(eye, np.ones((3, 3), np.uint8)) > 0)
+    hidden = disc & ~visible
+    if visible.sum() < 4 or not hidden.any():
+        return bare, texture
+    rings = np.round(distance * 2).astype(int)  # half-pixel rings
+    count = np.bincount(rings[visible], minlength=rings[disc].max() + 1)
+    profile = np.stack(
+        [np.bincount(rings[visible], picture[..., c][visible], len(count)) for c in range(3)],
+        axis=-1,
+    )
+    known = np.nonzero(count)[0]
+    nearest = known[np.abs(np.arange(len(count))[:, None] - known[None]).argmin(axis=1)]
+    texture[hidden] = (profile[nearest] / count[nearest][:, None])[rings[hidden]]
+    return bare, texture
 
 
 def _paint_out(picture: np.ndarray, hole: np.ndarray, eye: np.ndarray, x: float, radius: float):
@@ -177,22 +173,30 @@ class Eyes:
         self.source = source
         self.height, self.width = image.shape[-2:]
         picture = image.permute(1, 2, 0).cpu().numpy()  # [H, W, 3]
-        self.rest, radii, openings = [], [], []
+        bare, texture = picture.copy(), picture.copy()
+        opening = np.zeros((self.height, self.width), np.float32)
+        self.rest, radii = [], []
         for corners, upper, lower, iris in EYES:
             gap = (source[list(lower), 1] - source[list(upper), 1]).mean().clamp(min=1e-3)
             self.rest.append(gap)
-            opening = np.zeros((self.height, self.width), np.uint8)
-            outline = source[_contour(corners, upper, lower)].cpu().numpy()
-            cv2.fillPoly(opening, [np.round(outline).astype(np.int32)], 1)
-            centre = source[iris[0]].cpu().numpy()
             ring = float(torch.linalg.norm(source[list(iris[1:])] - source[iris[0]], dim=-1).mean())
-            radii.append(_limbus_radius(picture, opening, centre, ring))
-            openings.append(_open_eye(picture, opening, centre, radii[-1]))
+            # Each eye's work is done in a box around it, whatever the portrait's size.
+            outline = source[_contour(corners, upper, lower)].cpu().numpy()
+            pad = int(2 * ring) + 8
+            x0, y0 = np.maximum(np.floor(outline.min(axis=0)).astype(int) - pad, 0)
+            x1, y1 = np.ceil(outline.max(axis=0)).astype(int) + pad
+            box = slice(y0, min(y1, self.height)), slice(x0, min(x1, self.width))
+            polygon = np.zeros(picture[box].shape[:2], np.uint8)
+            cv2.fillPoly(polygon, [np.round(outline - [x0, y0]).astype(np.int32)], 1)
+            centre = source[iris[0]].cpu().numpy() - [x0, y0]
+            radii.append(_limbus_radius(picture[box], polygon, centre, ring))
+            seen = _open_eye(picture[box], polygon, centre, radii[-1])
+            opening[box] = np.maximum(opening[box], seen)
+            bare[box], texture[box] = _without_iris(picture[box], seen, centre, radii[-1])
         self.iris_radius = torch.tensor(radii, dtype=image.dtype, device=image.device)  # [2]
-        bare, texture = _eyes_without_irises(picture, source.cpu().numpy(), openings, radii)
         # Where the portrait shows the eye itself (white or iris) rather than lid skin:
         # a moved iris is drawn only where the warp shows these pixels.
-        self.opening = torch.from_numpy(np.maximum(*openings)[None]).to(image)
+        self.opening = torch.from_numpy(opening[None]).to(image)
         self.bare = torch.from_numpy(bare).permute(2, 0, 1).to(image)  # the whites behind
         self.iris_texture = torch.from_numpy(texture).permute(2, 0, 1).to(image)
         self.corner_ids = torch.tensor([e[0] for e in EYES], device=source.device)  # [2, 2]
