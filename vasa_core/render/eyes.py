@@ -88,7 +88,7 @@ def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -
     than the iris or the white is lid; in each column the open eye then runs from its
     top-most to its bottom-most remaining pixel (pupils and highlights are eye).
     """
-    height, width = polygon.shape
+    height = polygon.shape[0]
     inside = polygon > 0
     ring = (cv2.dilate(polygon, np.ones((9, 9), np.uint8)) > 0) & ~(
         cv2.dilate(polygon, np.ones((3, 3), np.uint8)) > 0
@@ -159,7 +159,7 @@ def _paint_out(picture: np.ndarray, hole: np.ndarray, eye: np.ndarray, x: float,
             sides.append(span.mean(axis=0) if len(span) else None)
         left, right = sides
         if left is None and right is None:
-            left = right = picture[y - 1, cols].mean(axis=0)  # carry the row above down
+            left = right = picture[max(y - 1, 0), cols].mean(axis=0)  # carry the row above
         left = right if left is None else left
         right = left if right is None else right
         t = np.clip((cols - (x - reach)) / (2 * reach), 0, 1)[:, None]
@@ -192,7 +192,13 @@ class Eyes:
             radii.append(_limbus_radius(picture[box], polygon, centre, ring))
             seen = _open_eye(picture[box], polygon, centre, radii[-1])
             opening[box] = np.maximum(opening[box], seen)
-            bare[box], texture[box] = _without_iris(picture[box], seen, centre, radii[-1])
+            # The two boxes may overlap between the eyes (small crops): keep only what this
+            # eye changed, so it cannot undo the other eye's work there.
+            for done, mine in zip(
+                (bare, texture), _without_iris(picture[box], seen, centre, radii[-1]), strict=True
+            ):
+                changed = (mine != picture[box]).any(axis=-1)
+                done[box][changed] = mine[changed]
         self.iris_radius = torch.tensor(radii, dtype=image.dtype, device=image.device)  # [2]
         # Where the portrait shows the eye itself (white or iris) rather than lid skin:
         # a moved iris is drawn only where the warp shows these pixels.
@@ -277,14 +283,8 @@ class Eyes:
         # takes this pixel from.
         to_pixels = torch.tensor([(self.width - 1) / 2, (self.height - 1) / 2], device=grid.device)
         seen = (grid[frame, ys, xs] + 1) * to_pixels
-        colours = torch.cat(
-            [
-                sample_pixels(self.bare, seen),
-                sample_pixels(self.iris_texture, looked_up),
-            ],
-            dim=1,
-        )
-        behind, iris_colour = colours.split(len(q), dim=1)
+        behind = sample_pixels(self.bare, seen)
+        iris_colour = sample_pixels(self.iris_texture, looked_up)
         iris_weight = iris_weight * sample_pixels(self.opening, seen)[0]
         painted = behind * (1 - iris_weight) + iris_colour * iris_weight
         here = frames[frame, :, ys, xs].T  # [3, N]
