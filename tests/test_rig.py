@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from vasa_core.face import landmarks as lmk
 from vasa_core.face import rig
 from vasa_core.face import topology as top
-from vasa_core.face.template import build_template, load_template
+from vasa_core.face.template import build_template, load_template, mirror_back
 from vasa_core.motion import schema
 
 ANCHOR = rig.Anchor(scale=230.0, offset=np.array([310.0, -270.0, 0.0]))
@@ -120,6 +121,20 @@ def test_template_is_symmetric_one_face_width_wide_and_reproducible():
     rebuilt = build_template()
     assert rebuilt.n_faces == shipped.n_faces
     assert np.abs(rebuilt.points - shipped.points).max() < 1e-3
+
+
+def test_landmarks_of_a_mirror_image_land_back_on_the_original(portraits):
+    """Face Mesh on the flipped portrait, put back: each point lands near where Face Mesh
+    puts it on the portrait itself (it is not exactly symmetric: a few % of the eye
+    distance). A wrong flip or a wrong partner would be off by about the eye distance."""
+    image = portraits["astronaut"]
+    width = image.shape[1]
+    found = lmk.detect(image).landmarks
+    back = mirror_back(lmk.detect(np.ascontiguousarray(image[:, ::-1])).landmarks, width)
+    eyes = np.linalg.norm(found[33, :2] - found[263, :2])
+    miss = np.linalg.norm(back[:, :2] - found[:, :2], axis=1) / eyes
+    assert np.median(miss) < 0.02 and miss.max() < 0.08
+    assert np.allclose(mirror_back(mirror_back(found, width), width), found)
 
 
 def test_a_full_blink_closes_each_faces_own_eyes(latents):

@@ -121,6 +121,19 @@ def load_template() -> Template:
         )
 
 
+def mirror_back(points: np.ndarray, width: float) -> np.ndarray:
+    """Landmarks [..., 478, 3] found on a mirror image, put back on the original picture.
+
+    x becomes width - x (Face Mesh's coordinates are continuous, so that is exact) and every
+    point trades places with its left-right partner: the right eye's corner of the mirror
+    image is the left eye's corner of the original. Face Mesh is not left-right symmetric,
+    so reading a picture and its mirror image shows how far its reading can be trusted.
+    """
+    out = np.array(points, dtype=np.float64)[..., load_template().mirror, :]
+    out[..., 0] = width - out[..., 0]
+    return out
+
+
 def save_template(template: Template, path: Path) -> None:
     np.savez(path, points=template.points, mirror=template.mirror, n_faces=template.n_faces)
 
