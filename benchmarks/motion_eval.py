@@ -158,11 +158,15 @@ def save_plot(path: str, clip, features, motions: dict) -> None:
     loud.plot(seconds, np.where(features.speech, features.loudness, np.nan), color="0.3")
     loud.set_ylabel("loudness (dB)\nspeech frames")
     voice = clip.info["voice"]
-    loud.set_title(f'held-out voice {voice}: "{clip.info.get("text", "")[:90]}"', fontsize=10)
-    style = {"truth": ("0.55", 3.0), "model": ("C3", 1.4), "baseline": ("C0", 1.0)}
+    which = "held-out" if held_out(voice) else "training"
+    loud.set_title(f'{which} voice {voice}: "{clip.info.get("text", "")[:90]}"', fontsize=10)
+    style = {
+        "truth": ("corpus truth", "0.55", 3.0),
+        "model": ("model", "C3", 1.4),
+        "baseline": ("baseline", "C0", 1.0),
+    }
     for name, motion in motions.items():
-        colour, width = style[name]
-        label = {"truth": "corpus truth", "model": "model", "baseline": "baseline"}[name]
+        label, colour, width = style[name]
         mouth.plot(seconds, metrics.mouth_opening(motion), color=colour, lw=width, label=label)
         for axis, channel in ((yaw, "yaw"), (pitch, "pitch")):
             if name != "baseline":
