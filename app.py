@@ -30,15 +30,18 @@ from pathlib import Path  # noqa: E402
 import gradio as gr  # noqa: E402
 import numpy as np  # noqa: E402
 
-from vasa_core import examples  # noqa: E402
+from vasa_core import (
+    examples,  # noqa: E402
+    schema,  # noqa: E402
+)
 from vasa_core.bench import talking_motion  # noqa: E402
 from vasa_core.errors import VasaError  # noqa: E402
 from vasa_core.face import FaceLatents, analyze, rig  # noqa: E402
 from vasa_core.face.image import as_rgb_array  # noqa: E402
-from vasa_core.motion import schema  # noqa: E402
+from vasa_core.media import write_video  # noqa: E402
 from vasa_core.motion.controls import EMOTIONS, Controls  # noqa: E402
 from vasa_core.render import Renderer  # noqa: E402
-from vasa_core.render.video import write_video  # noqa: E402
+from vasa_core.settings import Sampling  # noqa: E402
 from vasa_core.viz import draw_face, plot_clip  # noqa: E402
 
 _WORK = Path(tempfile.mkdtemp(prefix="vasa-app-"))  # request folders live (briefly) here
@@ -256,6 +259,7 @@ def run_generate(
             intensity=float(intensity) if emotion != "neutral" else 0.0,
             motion=float(head_motion),
         )
+        sampling = Sampling(steps=int(steps), audio_guidance=float(guidance))
         yield None, "speaking..." if text else "reading the recording...", None, None
         phonemes = []
         if text:
@@ -273,10 +277,9 @@ def run_generate(
                 audio=sound,
                 controls=controls,
                 seed=int(seed),
-                steps=int(steps),
+                sampling=sampling,
                 size=_size(size),
                 fps=float(fps),
-                audio_guidance=float(guidance),
                 max_seconds=MAX_SECONDS,
                 on_frame=on_frame,
             )

@@ -21,11 +21,10 @@ import json
 
 import numpy as np
 
-from vasa_core import examples
+from vasa_core import examples, schema
 from vasa_core.face import analyze, rig
 from vasa_core.face import landmarks as lmk
 from vasa_core.face.template import mirror_back
-from vasa_core.motion import schema
 from vasa_core.render import Renderer
 
 MOTIONS = {

@@ -23,10 +23,10 @@ import numpy as np
 from vasa_core import examples
 from vasa_core.audio import RATE, compute_features, load_audio
 from vasa_core.face import analyze
+from vasa_core.media import write_video
 from vasa_core.motion.controls import Controls
 from vasa_core.pipeline import Pipeline, speak
 from vasa_core.render import Renderer
-from vasa_core.render.video import write_video
 
 TEXT = (
     "Good morning, everyone. Today we will look at how a single photograph can be brought "

@@ -5,7 +5,7 @@ own motion and the rule-based baseline.
         [--plot PNG]
 
 Eval clips come from a corpus seed never used for training (99), keeping only the voices
-held out of training (`vasa_core.motion.train.HELD_OUT_VOICE_MARKS`).
+held out of training (`vasa_core.data.corpus.HELD_OUT_VOICE_MARKS`).
 """
 
 from __future__ import annotations
@@ -15,29 +15,14 @@ import json
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
-from vasa_core.motion import generator as gen_module
-from vasa_core.motion import schema
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.controls import Controls
 from vasa_core.motion.generator import MotionGenerator
-from vasa_core.motion.train import held_out
-
-EVAL_SEED = 99
-
-
-def eval_clips(count: int, voices: str = "held-out"):
-    """Clips of sentences never trained on, spoken by voices held out of training (the
-    report) or by training voices (for choosing sampling settings without the report's)."""
-    index = 0
-    while count > 0:
-        clip = corpus.make_clip(EVAL_SEED, index, keep_audio=True)
-        index += 1
-        if held_out(clip.info["voice"]) == (voices == "held-out"):
-            count -= 1
-            yield clip
+from vasa_core.settings import Sampling
 
 
 def bilabial_closed(motion, phonemes, fps) -> tuple[int, int]:
@@ -59,18 +44,15 @@ def join_jump(motion, window: int) -> float:
 def evaluate(
     checkpoint=None,
     clips: int = 30,
-    steps: int = 10,
-    audio_guidance: float | None = None,
+    sampling: Sampling = Sampling(),  # noqa: B008 (frozen dataclass)
     voices: str = "held-out",
     plot: str | None = None,
+    device=None,
 ) -> dict:
-    generator = MotionGenerator(checkpoint)
-    guidance = dict(gen_module.DEFAULT_GUIDANCE)
-    if audio_guidance is not None:
-        guidance["audio"] = audio_guidance
+    generator = MotionGenerator(checkpoint, device)
 
     def sample(features, controls, seed):
-        return generator.generate(features, controls, seed, steps, guidance)
+        return generator.generate(features, controls, seed, sampling)
 
     rows = {"truth": [], "model": [], "baseline": []}
     closed = {"truth": [0, 0], "model": [0, 0], "baseline": [0, 0]}
@@ -83,7 +65,7 @@ def evaluate(
         "seed_sync_diff": [],
     }
     example = None
-    for clip in eval_clips(clips, voices):
+    for clip in corpus.evaluation_clips(clips, voices):
         features = compute_features(clip.samples)
         controls = clip.controls
         motions = {
@@ -123,7 +105,7 @@ def evaluate(
             0,
         )
         extra["happy_smile_shift"].append(float((happy - neutral)[:, schema.index("smile")].mean()))
-        stride = generator.window - min(gen_module.OVERLAP, generator.window // 2)
+        stride = generator.window - min(sampling.overlap, generator.window // 2)
         extra["join_ratio"].append(join_jump(model, stride))
         other = sample(features, controls, 1)
         extra["seed_yaw_corr"].append(float(np.corrcoef(model[:, 0], other[:, 0])[0, 1]))
@@ -158,7 +140,7 @@ def save_plot(path: str, clip, features, motions: dict) -> None:
     loud.plot(seconds, np.where(features.speech, features.loudness, np.nan), color="0.3")
     loud.set_ylabel("loudness (dB)\nspeech frames")
     voice = clip.info["voice"]
-    which = "held-out" if held_out(voice) else "training"
+    which = "held-out" if corpus.held_out(voice) else "training"
     loud.set_title(f'{which} voice {voice}: "{clip.info.get("text", "")[:90]}"', fontsize=10)
     style = {
         "truth": ("corpus truth", "0.55", 3.0),
@@ -186,12 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint")
     parser.add_argument("--clips", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument(
-        "--audio-guidance", type=float, default=gen_module.DEFAULT_GUIDANCE["audio"]
-    )
-    parser.add_argument("--head-temperature", type=float, default=gen_module.HEAD_TEMPERATURE)
-    parser.add_argument("--smooth-frames", type=float, default=gen_module.SMOOTH_FRAMES)
+    defaults = Sampling()
+    parser.add_argument("--steps", type=int, default=defaults.steps)
+    parser.add_argument("--audio-guidance", type=float, default=defaults.audio_guidance)
+    parser.add_argument("--head-temperature", type=float, default=defaults.head_temperature)
+    parser.add_argument("--smooth-frames", type=float, default=defaults.smooth_frames)
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument(
         "--voices",
         choices=("held-out", "training"),
@@ -201,11 +183,13 @@ def main() -> None:
     parser.add_argument("--plot", metavar="PNG", help="curves of the first clip")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    gen_module.HEAD_TEMPERATURE = args.head_temperature
-    gen_module.SMOOTH_FRAMES = args.smooth_frames
-    report = evaluate(
-        args.checkpoint, args.clips, args.steps, args.audio_guidance, args.voices, args.plot
+    sampling = Sampling(
+        steps=args.steps,
+        audio_guidance=args.audio_guidance,
+        head_temperature=args.head_temperature,
+        smooth_frames=args.smooth_frames,
     )
+    report = evaluate(args.checkpoint, args.clips, sampling, args.voices, args.plot, args.device)
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -70,7 +70,7 @@ def test_edit_sliders_re_render_the_portrait(latents):
 
 
 def test_test_video_renders_an_mp4_and_its_folder_goes_afterwards(latents):
-    from vasa_core.render.video import read_video
+    from vasa_core.media import read_video
 
     class NoProgress:
         def tqdm(self, iterable, **_):
@@ -101,7 +101,7 @@ GENERATE = dict(
 
 
 def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
-    from vasa_core.render.video import read_video
+    from vasa_core.media import read_video
 
     answers = vasa_app.run_generate(latents["drawn"], *GENERATE.values())
     seen = []
@@ -149,7 +149,7 @@ def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
     preview, status, video, _ = job.result(timeout=300)
     assert status.startswith("done") and Image.open(preview).size == (256, 256)
     video = video["video"] if isinstance(video, dict) else video
-    from vasa_core.render.video import read_video
+    from vasa_core.media import read_video
 
     frames, fps = read_video(video)
     assert fps == 25 and len(frames) > 15
@@ -158,7 +158,7 @@ def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
 
 
 def test_reenact_drives_the_portrait_with_a_video(latents, tmp_path):
-    from vasa_core.render.video import read_video, write_video
+    from vasa_core.media import read_video, write_video
 
     motion = np.tile(latents["drawn"].motion, (20, 1))
     motion[:, vasa_app.schema.index("jaw_open")] = np.linspace(0, 1, 20)

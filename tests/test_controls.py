@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import soundfile
 
+from vasa_core import schema
 from vasa_core.audio import tts
 from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
-from vasa_core.motion import schema
+from vasa_core.media import read_video
 from vasa_core.motion.controls import Controls
 from vasa_core.pipeline import Pipeline
-from vasa_core.render.video import read_video
 
 SETTINGS = {
     "neutral": Controls(),

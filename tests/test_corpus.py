@@ -9,17 +9,16 @@ import soundfile
 from tests.conftest import run_vasa
 from tests.test_audio import ffmpeg
 from tests.test_cli import assert_one_line_error
-from vasa_core import bench
+from vasa_core import bench, schema
 from vasa_core.audio import compute_features, load_audio, tts
 from vasa_core.audio.load import to_mono
 from vasa_core.data import corpus, visemes
 from vasa_core.data.ingest import ingest, ingest_video
 from vasa_core.errors import VasaError
 from vasa_core.face import rig
-from vasa_core.motion import schema
+from vasa_core.media import write_video
 from vasa_core.motion.controls import EMOTIONS
 from vasa_core.render import Renderer
-from vasa_core.render.video import write_video
 
 
 @pytest.fixture(scope="module")

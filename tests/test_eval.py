@@ -9,13 +9,12 @@ import pytest
 import soundfile
 from PIL import Image
 
-from vasa_core import bench
+from vasa_core import bench, schema
 from vasa_core.audio import compute_features, load_audio, tts
 from vasa_core.cli import main
-from vasa_core.motion import schema
+from vasa_core.media import write_video
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.render import Renderer
-from vasa_core.render.video import write_video
 
 FPS = 25
 SHIFT = 3  # frames the sound is delayed by in the shifted test

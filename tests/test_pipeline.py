@@ -7,12 +7,13 @@ import soundfile
 from tests.conftest import run_vasa
 from tests.test_cli import assert_one_line_error
 from tests.test_render_cli import probe
+from vasa_core import schema
 from vasa_core.audio import compute_features, load_audio, tts
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
+from vasa_core.media import read_video
 from vasa_core.motion.controls import Controls
 from vasa_core.pipeline import MARK, Pipeline, combine
-from vasa_core.render.video import read_video
+from vasa_core.settings import Sampling
 
 
 @pytest.fixture(scope="module")
@@ -134,12 +135,13 @@ def pipeline_frame(face, row):
     return Renderer(face, size=256).render(row[None])[0]
 
 
-def test_guidance_and_steps_out_of_range_are_refused(tmp_path, pipeline, latents):
+def test_guidance_steps_and_fps_out_of_range_are_refused(tmp_path, pipeline, latents):
     with pytest.raises(VasaError, match="guidance"):
-        pipeline.generate(latents["drawn"], tmp_path / "x.mp4", text="Hi.", audio_guidance=-1)
-    features = compute_features(np.zeros(16000, np.float32), fps=25)
+        Sampling(audio_guidance=-1)
     with pytest.raises(VasaError, match="steps"):
-        next(pipeline.stream(latents["drawn"], features, Controls(), steps=0))
+        Sampling(steps=0)
+    with pytest.raises(VasaError, match="fps"):
+        pipeline.generate(latents["drawn"], tmp_path / "x.mp4", text="Hi.", fps=0)
     assert not list(tmp_path.iterdir())
 
 

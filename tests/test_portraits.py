@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vasa_core import schema
 from vasa_core.face import analyze, rig
 from vasa_core.face import topology as top
-from vasa_core.motion import schema
 
 
 def dyn(latents, name: str) -> float:

@@ -7,12 +7,12 @@ import soundfile
 from tests.conftest import run_vasa
 from tests.test_cli import assert_one_line_error
 from tests.test_render_cli import probe
-from vasa_core.data.ingest import track_video
+from vasa_core import schema
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
+from vasa_core.face.track import track_video
+from vasa_core.media import write_video
 from vasa_core.reenact import reenact, retarget
 from vasa_core.render import Renderer
-from vasa_core.render.video import write_video
 
 FRAMES = 50
 YAW, JAW = schema.index("yaw"), schema.index("jaw_open")

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
+from vasa_core import schema
 from vasa_core.face import landmarks as lmk
 from vasa_core.face import rig
-from vasa_core.motion import schema
 from vasa_core.render import Renderer
 
 

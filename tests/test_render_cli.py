@@ -9,11 +9,10 @@ import soundfile
 
 from tests.conftest import run_vasa
 from tests.test_cli import assert_one_line_error
-from vasa_core import bench
+from vasa_core import bench, schema
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
+from vasa_core.media import read_video, write_video
 from vasa_core.motion.io import save_motion
-from vasa_core.render.video import read_video, write_video
 
 FRAMES = 12
 

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
+from vasa_core import schema
 from vasa_core.face import landmarks as lmk
 from vasa_core.face import rig
 from vasa_core.face import topology as top
 from vasa_core.face.template import build_template, load_template, mirror_back
-from vasa_core.motion import schema
 
 ANCHOR = rig.Anchor(scale=230.0, offset=np.array([310.0, -270.0, 0.0]))
 

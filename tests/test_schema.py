@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from vasa_core import schema
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
 
 REQUIRED_DYNAMICS = (
     "jaw_open mouth_round mouth_wide lip_press smile frown upper_lip_raise lower_lip_depress "

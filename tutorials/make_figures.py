@@ -5,9 +5,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from vasa_core import examples
+from vasa_core import examples, schema
 from vasa_core.face import analyze, rig
-from vasa_core.motion import schema
 from vasa_core.render import Renderer
 from vasa_core.viz import draw_face, label
 

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vasa_core.motion import schema
+from vasa_core import schema
 
 
 def talking_motion(base: np.ndarray, frames: int, fps: float = 25.0) -> np.ndarray:

@@ -78,9 +78,9 @@ def cmd_render(args: argparse.Namespace) -> None:
     from tqdm import tqdm
 
     from vasa_core.face import analyze
+    from vasa_core.media import check_writable, write_video
     from vasa_core.motion.io import load_motion
     from vasa_core.render import Renderer
-    from vasa_core.render.video import check_writable, write_video
 
     out = check_writable(args.out)
     motion, file_fps = load_motion(args.motion)
@@ -103,6 +103,7 @@ def cmd_render(args: argparse.Namespace) -> None:
 def cmd_generate(args: argparse.Namespace) -> None:
     from vasa_core.motion.controls import Controls
     from vasa_core.pipeline import Pipeline
+    from vasa_core.settings import Sampling
 
     controls = Controls(
         gaze_yaw=args.gaze_yaw,
@@ -121,10 +122,9 @@ def cmd_generate(args: argparse.Namespace) -> None:
         voice=args.voice,
         controls=controls,
         seed=args.seed,
-        steps=args.steps,
+        sampling=Sampling(steps=args.steps, audio_guidance=args.guidance),
         size=_output_size(args),
         fps=args.fps,
-        audio_guidance=args.guidance,
         mark=not args.no_mark,
         progress=not args.quiet,
     )
@@ -253,7 +253,7 @@ def cmd_eval(args: argparse.Namespace) -> None:
 
 
 def cmd_schema(args: argparse.Namespace) -> None:
-    from vasa_core.motion import schema
+    from vasa_core import schema
 
     if args.json:
         rows = [vars(c) for c in schema.CHANNELS]

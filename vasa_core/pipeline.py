@@ -1,20 +1,23 @@
 """The whole kit in one object: a portrait and a voice (or text) in, a talking face out.
 
-    pipe = Pipeline()                       # loads the motion generator once
+    pipe = Pipeline(device="auto")          # loads the motion generator once
     pipe.generate("me.jpg", text="Hello!", out="hello.mp4",
-                  controls=Controls(emotion="happy", intensity=0.6))
+                  controls=Controls(emotion="happy", intensity=0.6),
+                  sampling=Sampling(steps=10, audio_guidance=2.5))
 
 Stages: face latents of the portrait (stage 1), audio features of the voice (stage 2),
 motion sampled by the diffusion generator (stage 3), frames rendered and written with the
 sound (stage 4). The generated head motion is added to the portrait's own head pose, and the
 portrait's own lasting expression (a smile, raised brows) is kept under the speech.
 Every video carries a small visible "AI-generated" mark and a metadata tag unless
-`mark=False`.
+`mark=False`, and records how it was made (seed, checkpoint, sampling settings) in its
+`description` tag. One device is chosen here and reaches every stage that computes.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -23,12 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.audio import compute_features, load_audio
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.audio.load import MAX_SECONDS
+from vasa_core.device import pick_device
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
 from vasa_core.motion.controls import Controls
+from vasa_core.settings import Sampling
 
 KEPT_EXPRESSION = ("smile", "frown", "brow_raise", "brow_frown", "brow_inner_up")
 RELATIVE_POSE = ("yaw", "pitch", "roll")
@@ -80,13 +85,15 @@ def write_talking_video(
     on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
     desc: str = "generating",
     how: str = "",
+    made_with: dict | None = None,
 ) -> Path:
     """Write (motion row, frame) pairs as a video with its sound, each frame marked (with
     the metadata tag, `how` added to it) unless `mark` is False, and handed to
-    `on_frame(index, motion_row, frame)` as it is written."""
+    `on_frame(index, motion_row, frame)` as it is written. `made_with` (seed, checkpoint,
+    settings) is recorded as JSON in the video's `description` tag."""
     from tqdm import tqdm
 
-    from vasa_core.render.video import write_video
+    from vasa_core.media import write_video
 
     def frames():
         for index, (row, frame) in enumerate(pairs):
@@ -100,7 +107,10 @@ def write_talking_video(
         tqdm(frames(), total=total, unit="frame", desc=desc, disable=not progress),
         fps=fps,
         audio=audio,
-        metadata={"comment": f"{MARK} by vasa-kit{how}" if mark else "vasa-kit"},
+        metadata={
+            "comment": f"{MARK} by vasa-kit{how}" if mark else "vasa-kit",
+            **({"description": json.dumps(made_with)} if made_with else {}),
+        },
     )
 
 
@@ -133,19 +143,23 @@ def voice_features(
 
 
 class Pipeline:
-    """The motion generator, loaded once; each call renders a portrait with a voice."""
+    """The motion generator, loaded once on one device; each call renders a portrait with
+    a voice on that device too. `device`: "auto" (or None), "cpu" or "cuda"."""
 
     def __init__(self, checkpoint=None, device=None):
         from vasa_core.motion.generator import MotionGenerator
 
-        self.generator = MotionGenerator(checkpoint, device)
+        self.device = pick_device(device)
+        self.generator = MotionGenerator(checkpoint, self.device)
 
-    def _guidance(self, audio_guidance: float) -> dict[str, float]:
-        from vasa_core.motion.generator import DEFAULT_GUIDANCE
-
-        if not (np.isfinite(audio_guidance) and 0 <= audio_guidance <= 10):
-            raise VasaError(f"audio guidance {audio_guidance} is outside 0-10")
-        return {**DEFAULT_GUIDANCE, "audio": float(audio_guidance)}
+    def made_with(self, seed: int, sampling: Sampling) -> dict:
+        """What a video records of how it was made, enough to make it again."""
+        checkpoint = self.generator.checkpoint
+        return {
+            "seed": seed,
+            "checkpoint": "shipped" if checkpoint is None else Path(checkpoint).name,
+            "sampling": sampling.as_dict(),
+        }
 
     def motion(
         self,
@@ -153,15 +167,12 @@ class Pipeline:
         samples: np.ndarray,
         controls: Controls,
         seed: int = 0,
-        steps: int = 10,
+        sampling: Sampling = Sampling(),  # noqa: B008 (frozen dataclass)
         fps: float = 25.0,
-        audio_guidance: float = 2.5,
     ) -> np.ndarray:
         """The whole clip's motion for the portrait [T, DIM], without rendering it."""
         features = compute_features(samples, fps=fps)
-        generated = self.generator.generate(
-            features, controls, seed=seed, steps=steps, guidance=self._guidance(audio_guidance)
-        )
+        generated = self.generator.generate(features, controls, seed=seed, sampling=sampling)
         return combine(latents.motion, generated)
 
     def stream(
@@ -170,9 +181,8 @@ class Pipeline:
         features: AudioFeatures,
         controls: Controls,
         seed: int = 0,
-        steps: int = 10,
+        sampling: Sampling = Sampling(),  # noqa: B008
         size: int | None = 512,
-        audio_guidance: float = 2.5,
         mark: bool = True,
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(motion row, frame) pairs, each as soon as it is ready.
@@ -182,12 +192,8 @@ class Pipeline:
         """
         from vasa_core.render import Renderer
 
-        if not 1 <= steps <= 100:
-            raise VasaError(f"{steps} sampling steps: use 1-100")
-        rows = self.generator.stream(
-            [features.normalized()], controls, seed, steps, self._guidance(audio_guidance)
-        )
-        renderer = Renderer(latents, size=size)
+        rows = self.generator.stream([features.normalized()], controls, seed, sampling)
+        renderer = Renderer(latents, size=size, device=self.device)
         while batch := list(itertools.islice(rows, RENDER_BATCH)):
             motion = combine(latents.motion, np.stack(batch))
             for row, frame in zip(motion, renderer.render(motion, batch=RENDER_BATCH), strict=True):
@@ -202,10 +208,9 @@ class Pipeline:
         voice: str = "en-us",
         controls: Controls = Controls(),  # noqa: B008 (frozen dataclass)
         seed: int = 0,
-        steps: int = 10,
+        sampling: Sampling = Sampling(),  # noqa: B008
         size: int | None = 512,
         fps: float = 25.0,
-        audio_guidance: float = 2.5,
         mark: bool = True,
         progress: bool = False,
         max_seconds: float = MAX_SECONDS,
@@ -217,22 +222,27 @@ class Pipeline:
         app shows them as a live preview and plots the motion).
         """
         from vasa_core.face import analyze
-        from vasa_core.render.video import check_writable
+        from vasa_core.media import check_writable
 
         if (audio is None) == (text is None):
             raise VasaError("give either an audio file or a text to speak, not both or none")
-        if not 1 <= fps <= 60:
-            raise VasaError(f"fps {fps} is outside 1-60")
+        schema.knob("fps").check(fps)
         out = check_writable(out)
-        self._guidance(audio_guidance)  # a bad value fails before any work
         latents = analyze(image) if not hasattr(image, "identity") else image
         with tempfile.TemporaryDirectory(prefix="vasa-generate-") as work:
             sound = Path(audio) if text is None else speak(text, voice, Path(work)).path
             features = voice_features(sound, fps, max_seconds)
-            pairs = self.stream(
-                latents, features, controls, seed, steps, size, audio_guidance, mark=False
-            )
+            pairs = self.stream(latents, features, controls, seed, sampling, size, mark=False)
             write_talking_video(
-                out, pairs, features.frames, fps, sound, mark, progress, on_frame, "generating"
+                out,
+                pairs,
+                features.frames,
+                fps,
+                sound,
+                mark,
+                progress,
+                on_frame,
+                "generating",
+                made_with=self.made_with(seed, sampling),
             )
         return out

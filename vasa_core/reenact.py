@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
 
 ADDED = ("yaw", "pitch", "roll", "tx", "ty")  # driver's change from its median, added
 SCALED = ("scale",)  # driver's ratio to its median, multiplied
@@ -50,13 +50,15 @@ def reenact(
     progress: bool = False,
     max_seconds: float | None = None,
     on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
+    device=None,
 ) -> Path:
-    """Write the portrait (image or FaceLatents) moving as the face in `video` does."""
-    from vasa_core.data.ingest import track_video
+    """Write the portrait (image or FaceLatents) moving as the face in `video` does,
+    rendered on `device` ("auto", "cpu" or "cuda")."""
     from vasa_core.face import analyze
+    from vasa_core.face.track import track_video
+    from vasa_core.media import check_audio, check_writable
     from vasa_core.pipeline import write_talking_video
     from vasa_core.render import Renderer
-    from vasa_core.render.video import check_audio, check_writable
 
     out = check_writable(out)
     latents = analyze(image) if not hasattr(image, "identity") else image
@@ -69,7 +71,7 @@ def reenact(
     except VasaError:
         sound = None  # a silent driver gives a silent video
     motion = retarget(latents.motion, driver, valid)
-    renderer = Renderer(latents, size=size)
+    renderer = Renderer(latents, size=size, device=device)
 
     pairs = zip(motion, renderer.stream(motion), strict=True)
     return write_talking_video(

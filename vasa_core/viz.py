@@ -104,7 +104,7 @@ def plot_clip(
     """
     from matplotlib.figure import Figure  # not pyplot: no backend switch, nothing kept open
 
-    from vasa_core.motion import schema
+    from vasa_core import schema
 
     t_audio = np.arange(len(samples)) / rate
     t = (np.arange(len(motion)) + 0.5) / fps

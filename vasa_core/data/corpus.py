@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.audio import RATE, compute_features
 from vasa_core.audio.load import to_mono
 from vasa_core.audio.tts import synthesize
@@ -35,7 +36,6 @@ from vasa_core.data.augment import augment
 from vasa_core.data.synth import synthesize_motion
 from vasa_core.errors import VasaError
 from vasa_core.motion import controls as ctl
-from vasa_core.motion import schema
 
 FORMAT_VERSION = 1
 SHARD_MINUTES = 5.0
@@ -50,6 +50,28 @@ class Clip:
     info: dict  # text, voice, phonemes, ...
     samples: np.ndarray | None = None  # the audio, kept for plots and checks
     valid: np.ndarray | None = None  # [T] bool, for measured motion (ingest); None: all valid
+
+
+HELD_OUT_VOICE_MARKS = ("+m5", "en-us-nyc")  # voices never seen in training
+EVAL_SEED = 99  # the seed of the evaluation clips: sentences never trained on
+
+
+def held_out(voice: str) -> bool:
+    """Is this voice kept out of training (for validation and evaluation)?"""
+    return any(mark in voice for mark in HELD_OUT_VOICE_MARKS)
+
+
+def evaluation_clips(count: int, voices: str = "held-out", seed: int = EVAL_SEED):
+    """`count` clips of sentences never trained on, spoken by voices held out of training
+    ("held-out": what figures are reported on) or by training voices ("training": for
+    choosing settings without looking at the held-out figures)."""
+    index = 0
+    while count > 0:
+        clip = make_clip(seed, index, keep_audio=True)
+        index += 1
+        if held_out(clip.info["voice"]) == (voices == "held-out"):
+            count -= 1
+            yield clip
 
 
 def random_controls(rng: np.random.Generator) -> ctl.Controls:

@@ -18,50 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.audio import RATE, compute_features, load_audio
 from vasa_core.data.corpus import Clip, finish_folder, start_folder, write_shard
 from vasa_core.errors import VasaError
-from vasa_core.face import landmarks as lm
-from vasa_core.face import rig
+from vasa_core.face.track import track_video
 from vasa_core.motion import controls as ctl
-from vasa_core.motion import schema
-from vasa_core.render.video import video_frames
-
-
-def track_video(
-    path: str | os.PathLike, max_seconds: float | None = None
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """(motion [T, DIM], valid [T] bool, fps): Face Mesh on every frame of a video, each
-    encoded against one identity. Faceless frames take their nearest face's motion.
-    A video longer than `max_seconds` is refused as soon as that is known."""
-    path = Path(path)
-    if not path.is_file():
-        raise VasaError(f"{path}: no such video")
-    frames, fps = video_frames(path)
-    if not 1 <= fps <= 240:
-        raise VasaError(f"{path}: frame rate {fps} is not usable")
-    landmarks: list[np.ndarray | None] = []
-    for frame in frames:
-        if max_seconds is not None and len(landmarks) >= max_seconds * fps:
-            raise VasaError(f"{path}: longer than {max_seconds:g} s, the limit here")
-        faces = lm.detect_all(frame)
-        landmarks.append(faces[0] if faces else None)
-    if not landmarks:
-        raise VasaError(f"{path}: has no video frames")
-    found = [i for i, p in enumerate(landmarks) if p is not None]
-    if not found:
-        raise VasaError(f"{path}: no face in any of its {len(landmarks)} frames")
-    # The identity comes from the calmest frame (least expression on a first look), so a
-    # video that starts mid-word does not bake an open mouth into the face.
-    looks = [(i, rig.encode(landmarks[i])) for i in found[:: max(1, len(found) // 30)]]
-    calm = min(looks, key=lambda look: np.abs(look[1].dynamics[: len(rig.LINEAR)]).sum())[1]
-    identity, anchor = rig.identity_of(calm), calm.anchor
-    motion = np.tile(schema.neutral(), (len(landmarks), 1))
-    for i in found:
-        fit = rig.encode(landmarks[i], identity=identity, anchor=anchor)
-        motion[i] = np.concatenate([fit.pose, fit.dynamics])
-    valid = np.array([p is not None for p in landmarks])
-    return _fill_gaps(motion, valid), valid, fps
 
 
 def ingest_video(path: str | os.PathLike) -> Clip:
@@ -77,11 +39,10 @@ def ingest_video(path: str | os.PathLike) -> Clip:
     normalized = np.pad(features.normalized(), ((0, pad), (0, 0)))[:count]
     speech = np.pad(features.speech, (0, pad))[:count]
     gaze = motion[valid][:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]].mean(axis=0)
-    distance = float(np.clip(motion[valid, schema.index("scale")].mean(), 0.6, 1.6))
     controls = ctl.Controls(
-        gaze_yaw=float(np.clip(gaze[0], -35, 35)),
-        gaze_pitch=float(np.clip(gaze[1], -25, 25)),
-        distance=distance,
+        gaze_yaw=_clip_to_knob(gaze[0], "gaze_yaw"),
+        gaze_pitch=_clip_to_knob(gaze[1], "gaze_pitch"),
+        distance=_clip_to_knob(motion[valid, schema.index("scale")].mean(), "distance"),
     )
     info = {
         "video": path.name,
@@ -95,11 +56,10 @@ def ingest_video(path: str | os.PathLike) -> Clip:
     return Clip(normalized, schema.check(motion), speech, controls, info, valid=valid)
 
 
-def _fill_gaps(motion: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Frames without a face take the motion of the nearest frame with one."""
-    index = np.flatnonzero(valid)
-    nearest = index[np.clip(np.searchsorted(index, np.arange(len(valid))), 0, len(index) - 1)]
-    return motion[nearest]
+def _clip_to_knob(value: float, name: str) -> float:
+    """A measured control, brought inside the range a user could have asked for."""
+    knob = schema.knob(name)
+    return float(np.clip(value, knob.low, knob.high))
 
 
 def ingest(videos: list[str | os.PathLike], out: str | os.PathLike) -> tuple[Path, list[str]]:

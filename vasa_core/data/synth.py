@@ -16,9 +16,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from vasa_core import schema
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.data import visemes
-from vasa_core.motion import schema
+from vasa_core.motion.baseline import blinks
 from vasa_core.motion.controls import Controls
 
 EMOTION_SHIFT = {  # dynamics offsets at intensity 1
@@ -30,7 +31,6 @@ EMOTION_SHIFT = {  # dynamics offsets at intensity 1
 }
 EMOTION_ENERGY = {"neutral": 0.0, "happy": 0.3, "sad": -0.4, "angry": 0.2, "surprised": 0.2}
 HEAD_STD = {"yaw": 3.5, "pitch": 2.0, "roll": 1.5, "tx": 0.012, "ty": 0.008}
-BLINKS_PER_MINUTE = 17.0
 
 
 def _smooth_noise(rng, frames: int, fps: float, seconds: float) -> np.ndarray:
@@ -102,31 +102,6 @@ def _nods(phonemes, features: AudioFeatures, times: np.ndarray, rng) -> np.ndarr
         lag = times - start - 0.15
         out -= size * np.exp(-0.5 * (lag / 0.12) ** 2)
     return out
-
-
-def blinks(features: AudioFeatures, rng) -> np.ndarray:
-    """Blink curve [T] in 0..1: about 17 a minute, twice as likely in pauses than in speech,
-    100-400 ms long, closing in a third of that time and opening in the rest."""
-    fps, frames = features.fps, features.frames
-    rate = np.where(features.speech, 0.75, 1.6) * BLINKS_PER_MINUTE / 60.0 / fps
-    rate *= BLINKS_PER_MINUTE / 60.0 / fps / max(rate.mean(), 1e-9)  # keep the mean rate
-    curve = np.zeros(frames)
-    draws = rng.random(frames)  # one draw per frame, however the loop below goes
-    lengths = rng.uniform(0.1, 0.4, frames) * fps
-    t = 0
-    while t < frames:
-        if draws[t] < rate[t]:
-            length = lengths[t]
-            closing = length / 3
-            for k in range(int(np.ceil(length)) + 1):
-                if t + k >= frames:
-                    break
-                phase = k / closing if k < closing else 1 - (k - closing) / (length - closing)
-                curve[t + k] = max(curve[t + k], np.clip(phase, 0, 1))
-            t += int(length + 0.25 * fps)  # eyes stay open a moment after each blink
-        else:
-            t += 1
-    return curve
 
 
 def _gaze(frames: int, fps: float, controls: Controls, rng) -> tuple[np.ndarray, np.ndarray]:

@@ -13,15 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-MOUTH = (
-    "jaw_open",
-    "mouth_round",
-    "mouth_wide",
-    "lip_press",
-    "lower_lip_tuck",
-    "upper_lip_raise",
-    "lower_lip_depress",
-)
+from vasa_core.schema import MOUTH
+
 _J, _R, _W, _P, _T, _U, _D = range(len(MOUTH))
 
 BILABIAL = set("pbmɓʙ")

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.audio.features import AudioFeatures
-from vasa_core.motion import schema
 
 MIN_SPEECH_FRAMES = 10  # fewer speech frames with a face: no lip-sync figures
 

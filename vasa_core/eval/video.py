@@ -2,7 +2,7 @@
 
     vasa eval talk.mp4 [--audio voice.wav] [--json] [--plot talk.png]
 
-The frames go through `vasa_core.data.ingest.track_video` (Face Mesh on every frame, the
+The frames go through `vasa_core.face.track.track_video` (Face Mesh on every frame, the
 motion encoded against the calmest frame's identity, frames without a face marked invalid);
 the sound, the video's own or `--audio`, becomes features on the video's own frame clock;
 `metrics` then measures, over the frames with a face:
@@ -28,12 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.audio import RATE, AudioFeatures, compute_features, load_audio
 from vasa_core.audio.features import SILENCE_DB
 from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
 from vasa_core.files import check_input, check_output
-from vasa_core.motion import schema
 
 MAX_LAG = 5  # frames searched either side for the audio-visual offset
 MIN_FRAMES = 10  # fewer frames than this is a still picture, not a video to measure
@@ -240,7 +240,7 @@ def save_plot(evaluation: VideoEvaluation, path: str | os.PathLike) -> Path:
 
 def _probe(path: Path) -> tuple[bool, float | None]:
     """(has an audio stream, duration in seconds) of a video; VasaError if not a video."""
-    from vasa_core.render.video import describe_media
+    from vasa_core.media import describe_media
 
     text = describe_media(path)
     has_video = re.search(r"Stream #\S+.*: Video:", text) is not None
@@ -286,7 +286,7 @@ def evaluate_video(
     `audio` replaces the video's own sound (for a silent video or a separate recording);
     `announce` prints one line on stderr before Face Mesh starts on a long video.
     """
-    from vasa_core.data.ingest import track_video
+    from vasa_core.face.track import track_video
 
     path = check_input(path, "a video", missing="video")
     has_audio, seconds = _probe(path)

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.errors import VasaError
 from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
 from vasa_core.face.image import as_rgb_array
 from vasa_core.files import atomic_write
-from vasa_core.motion import schema
 
 FORMAT_VERSION = 1
 

@@ -21,10 +21,10 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import lsq_linear
 
+from vasa_core import schema
 from vasa_core.face import topology as top
 from vasa_core.face.pose import angles, fit_similarity, pixels_to_view, rotation, view_to_pixels
 from vasa_core.face.template import load_template
-from vasa_core.motion import schema
 
 LINEAR = tuple(n for n in schema.DYNAMICS_NAMES if not n.startswith("gaze_"))
 EYEBALL_RADIUS = 0.45  # eyeball radius as a fraction of the eye's corner-to-corner width

@@ -1,5 +1,2 @@
-"""Stage 3: the motion latent and (later) its generator. `schema` is read by every stage."""
-
-from vasa_core.motion import schema
-
-__all__ = ["schema"]
+"""Stage 3: motion from audio: the diffusion transformer, its sampler and the generator
+that runs it over a clip. The motion latent it produces is defined in `vasa_core.schema`."""

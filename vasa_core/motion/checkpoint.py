@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.errors import VasaError
-from vasa_core.motion import schema
 from vasa_core.motion.model import Config, MotionDenoiser
 
 SHIPPED = "motion.safetensors"

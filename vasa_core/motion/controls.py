@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from vasa_core.errors import VasaError
+from vasa_core.schema import knob
 
 EMOTIONS = ("neutral", "happy", "sad", "angry", "surprised")
 DIM = 4 + len(EMOTIONS) + 1
@@ -29,17 +30,8 @@ class Controls:
     def __post_init__(self):
         if self.emotion not in EMOTIONS:
             raise VasaError(f"unknown emotion {self.emotion!r}; choose from {', '.join(EMOTIONS)}")
-        checks = [
-            ("gaze_yaw", -35, 35),
-            ("gaze_pitch", -25, 25),
-            ("distance", 0.6, 1.6),
-            ("intensity", 0, 1),
-            ("motion", 0, 2),
-        ]
-        for name, low, high in checks:
-            value = getattr(self, name)
-            if not (np.isfinite(value) and low <= value <= high):
-                raise VasaError(f"control {name} = {value} is outside {low}..{high}")
+        for name in ("gaze_yaw", "gaze_pitch", "distance", "intensity", "motion"):
+            knob(name).check(getattr(self, name))
 
     def vector(self) -> np.ndarray:
         """[DIM] float32: gaze yaw/pitch (scaled to about 1), distance, motion, emotion one-hot

@@ -39,7 +39,8 @@ def sample(
     device=None,
     temperature: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
-    """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`.
+    """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`
+(a CPU generator, whatever `device` is).
 
     With guidance, the conditional prediction and one prediction per dropped condition are
     made in one call on a stacked batch (the same sums, one pass of the network instead of
@@ -52,7 +53,9 @@ def sample(
         for k, v in (guidance or {}).items()
         if (bool(v.any()) if torch.is_tensor(v) else v != 0)
     }
-    x = torch.randn(shape, generator=generator, device=device) * temperature
+    # Noise comes from a CPU generator and is then moved, so one seed gives the same
+    # motion on the CPU and on CUDA (their random streams differ).
+    x = torch.randn(shape, generator=generator).to(device) * temperature
     times = torch.linspace(1.0, 0.0, steps + 1, device=device)
     batch = shape[0]
     # Row block 0 keeps every condition; block k + 1 drops the k-th guided one.

@@ -15,57 +15,39 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
+from vasa_core import schema
 from vasa_core.audio.features import AudioFeatures
-from vasa_core.data import visemes
-from vasa_core.motion import diffusion, schema
+from vasa_core.device import pick_device
+from vasa_core.motion import diffusion
 from vasa_core.motion.checkpoint import load_checkpoint
 from vasa_core.motion.controls import Controls
+from vasa_core.settings import Sampling
 
-DEFAULT_GUIDANCE = {"audio": 2.5, "controls": 1.0}  # measured: benchmarks/motion_eval.py
-# Guidance sharpens what the audio and controls decide (mouth, blinks, expression) but
-# also shrinks what they leave free (the head wanders on its own): each condition's weight
-# is spread over the channels by GUIDANCE_WEIGHTS, and the head gets none. The lips get
-# LIP_AUDIO_GUIDANCE times the face's audio weight: at 2.5 on the lips, 25-30% of p/b/m
-# centres left the lips apart, and 2.5 everywhere more doubled the blinks (measured with
-# benchmarks/motion_eval.py --voices training). The head and gaze are then smoothed over
-# about 60 ms, removing the frame-to-frame jitter a 10-step sampler leaves; mouth and
-# blinks are left sharp.
-LIP_AUDIO_GUIDANCE = 2.4
-_FACE = np.array([c.group == "dynamics" for c in schema.CHANNELS], np.float32)
-_LIPS = np.isin(schema.NAMES, visemes.MOUTH).astype(np.float32)
-GUIDANCE_WEIGHTS = {"audio": _FACE + (LIP_AUDIO_GUIDANCE - 1) * _LIPS, "controls": _FACE}
 SMOOTHED = [
     schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty", "scale", "gaze_yaw", "gaze_pitch")
 ]
-SMOOTH_FRAMES = 1.5
-OVERLAP = 10  # frames each window shares with the one before (cross-faded)
 # The corpus draws head-motion intensity from 0.5-1.5, so below 0.5 the model extrapolates
 # (at 0 it kept about 70% of its motion). There the head's excursions from rest are also
 # faded out, to nothing at 0: a user who asks for a still head gets one.
 HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
 LEARNED_MOTION_FROM = 0.5
-# The network regresses the head towards its mean: sampled from unit noise, the head moved
-# about half as much and half as fast as in the corpus. Starting the head's channels from
-# wider noise restores it; 2.0 was measured on voices the model trained on, sentences it
-# never saw (benchmarks/motion_eval.py --voices training --head-temperature T).
-HEAD_TEMPERATURE = 2.0
 
 
 class MotionGenerator:
     def __init__(self, checkpoint=None, device=None):
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = pick_device(device)
+        self.checkpoint = checkpoint  # None: the shipped one
         self.model, self.mean, self.std, self.training = load_checkpoint(checkpoint, self.device)
         self.window = self.model.config.window
         self.context = self.model.config.context
 
-    def _sampling(self, guidance: dict[str, float]) -> tuple[dict, torch.Tensor]:
+    def _weights(self, sampling: Sampling) -> tuple[dict, torch.Tensor]:
         """Per-channel guidance weights and starting-noise temperature, made once a clip."""
         weights = {
-            name: scale * torch.as_tensor(GUIDANCE_WEIGHTS.get(name, _FACE), device=self.device)
-            for name, scale in guidance.items()
+            name: torch.as_tensor(w, device=self.device) for name, w in sampling.guidance().items()
         }
         temperature = torch.ones(schema.DIM, device=self.device)
-        temperature[HEAD] = HEAD_TEMPERATURE
+        temperature[HEAD] = sampling.head_temperature
         return weights, temperature
 
     def _window(
@@ -125,17 +107,16 @@ class MotionGenerator:
         chunks: Iterable[np.ndarray],
         controls: Controls = Controls(),  # noqa: B008 (frozen dataclass)
         seed: int = 0,
-        steps: int = 10,
-        guidance: dict[str, float] | None = None,
+        sampling: Sampling = Sampling(),  # noqa: B008 (frozen dataclass)
     ) -> Iterator[np.ndarray]:
         """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks.
 
-        Windows overlap by OVERLAP frames: each window is sampled again over the last
-        frames of the one before and the two are cross-faded there, so joins are smooth.
+        Windows overlap by `sampling.overlap` frames: each window is sampled again over the
+        last frames of the one before and the two are cross-faded there, so joins are smooth.
         """
-        weights, temperature = self._sampling(DEFAULT_GUIDANCE if guidance is None else guidance)
-        generator = torch.Generator(device=self.device).manual_seed(seed)
-        overlap = min(OVERLAP, self.window // 2)
+        weights, temperature = self._weights(sampling)
+        generator = torch.Generator().manual_seed(seed)  # on the CPU: see diffusion.sample
+        overlap = min(sampling.overlap, self.window // 2)
         stride = self.window - overlap
         buffer = np.zeros((0, 84), np.float32)  # audio from the first frame not yet final
         held = np.zeros((0, schema.DIM), np.float32)  # provisional motion for those frames
@@ -153,7 +134,7 @@ class MotionGenerator:
                 context_a,
                 vector,
                 has_context,
-                steps,
+                sampling.steps,
                 weights,
                 temperature,
                 generator,
@@ -163,7 +144,9 @@ class MotionGenerator:
             motion[: len(held)] = held * (1 - fade) + motion[: len(held)] * fade
             # Smooth head and gaze through the join with what came before.
             joined = np.concatenate([context_m, motion]) if has_context else motion
-            smooth = gaussian_filter1d(joined[:, SMOOTHED], SMOOTH_FRAMES, axis=0, mode="nearest")
+            smooth = gaussian_filter1d(
+                joined[:, SMOOTHED], sampling.smooth_frames, axis=0, mode="nearest"
+            )
             motion[:, SMOOTHED] = smooth[-len(motion) :]
             return np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
 
@@ -190,9 +173,8 @@ class MotionGenerator:
         features: AudioFeatures,
         controls: Controls = Controls(),  # noqa: B008
         seed: int = 0,
-        steps: int = 10,
-        guidance: dict[str, float] | None = None,
+        sampling: Sampling = Sampling(),  # noqa: B008
     ) -> np.ndarray:
         """Motion [T, DIM] for a whole clip's features (normalised over the whole clip)."""
         rows = features.normalized()
-        return np.stack(list(self.stream([rows], controls, seed, steps, guidance)))
+        return np.stack(list(self.stream([rows], controls, seed, sampling)))

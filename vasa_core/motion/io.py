@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from vasa_core import schema
 from vasa_core.errors import VasaError
 from vasa_core.files import atomic_write
-from vasa_core.motion import schema
 
 
 def load_motion(path: str | os.PathLike) -> tuple[np.ndarray, float | None]:

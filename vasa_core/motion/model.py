@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from vasa_core import schema
 from vasa_core.motion import controls as ctl
-from vasa_core.motion import schema
 
 AUDIO_DIM = 84
 

@@ -21,15 +21,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from vasa_core import schema
 from vasa_core.data import corpus as corpus_io
-from vasa_core.data import visemes
+from vasa_core.data.corpus import HELD_OUT_VOICE_MARKS, held_out
 from vasa_core.errors import VasaError
-from vasa_core.motion import diffusion, schema
+from vasa_core.motion import diffusion
 from vasa_core.motion.model import Config, MotionDenoiser
 
-HELD_OUT_VOICE_MARKS = ("+m5", "en-us-nyc")  # voices never seen in training
 DROP = {"audio": 0.1, "controls": 0.1, "context": 0.5}
-MOUTH_AND_POSE = [schema.index(n) for n in ("yaw", "pitch", "roll", *visemes.MOUTH)]
+MOUTH_AND_POSE = [schema.index(n) for n in ("yaw", "pitch", "roll", *schema.MOUTH)]
 
 
 @dataclass
@@ -39,10 +39,6 @@ class Clips:
     valid: list[np.ndarray]
     controls: np.ndarray
     voices: list[str]
-
-
-def held_out(voice: str) -> bool:
-    return any(mark in voice for mark in HELD_OUT_VOICE_MARKS)
 
 
 def load_clips(folder: str | os.PathLike) -> Clips:

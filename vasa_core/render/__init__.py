@@ -1,5 +1,6 @@
-"""Stage 4: decoding motion into frames (mesh warp, mouth, eyes, paste-back) and video."""
+"""Stage 4: decoding motion into frames: mesh warp, mouth, eyes, paste-back. Writing them
+to a video file is `vasa_core.media`'s job."""
 
-from vasa_core.render.renderer import Renderer, pick_device
+from vasa_core.render.renderer import Renderer
 
-__all__ = ["Renderer", "pick_device"]
+__all__ = ["Renderer"]

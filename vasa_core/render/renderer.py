@@ -16,9 +16,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from vasa_core import schema
+from vasa_core.device import pick_device
 from vasa_core.errors import VasaError
 from vasa_core.face.latents import FaceLatents
-from vasa_core.motion import schema
 from vasa_core.render.eyes import Eyes
 from vasa_core.render.mouth import Mouth
 from vasa_core.render.warp import MeshWarp, sample
@@ -27,17 +28,13 @@ SIZES = (256, 512)
 CROP = 2.4  # crop side in face-box sizes: room for hair, ears and neck to follow the head
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 class Renderer:
     def __init__(self, latents: FaceLatents, size: int | None = 512, device=None):
         if size is not None and size not in SIZES:
             raise VasaError(f"output size {size} is not one of {SIZES} (or the full portrait)")
         self.latents = latents
         self.size = size
-        self.device = torch.device(device) if device is not None else pick_device()
+        self.device = pick_device(device)
         image = latents.image
         x0, y0, x1, y1 = latents.box
         side = CROP * max(x1 - x0, y1 - y0)

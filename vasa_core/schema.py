@@ -1,4 +1,5 @@
-"""The motion latent: one vector per video frame, defined once, read by every stage.
+"""The shared vocabulary, at the bottom of the package: the motion latent (one vector per
+video frame, defined once, read by every stage) and the ranges of every user control.
 
 A motion is a float array of shape [T, DIM] (or [DIM] for one frame). Its channels are
 listed in `CHANNELS`, in order: first the head pose, then the facial dynamics. VASA-1
@@ -68,6 +69,16 @@ POSE_NAMES: tuple[str, ...] = tuple(c.name for c in CHANNELS if c.group == "pose
 DYNAMICS_NAMES: tuple[str, ...] = tuple(c.name for c in CHANNELS if c.group == "dynamics")
 POSE = slice(0, len(POSE_NAMES))
 DYNAMICS = slice(len(POSE_NAMES), DIM)
+# The mouth channels: what the viseme rules drive and what lip-sync is judged on.
+MOUTH: tuple[str, ...] = (
+    "jaw_open",
+    "mouth_round",
+    "mouth_wide",
+    "lip_press",
+    "lower_lip_tuck",
+    "upper_lip_raise",
+    "lower_lip_depress",
+)
 LOW = np.array([c.low for c in CHANNELS], dtype=np.float32)
 HIGH = np.array([c.high for c in CHANNELS], dtype=np.float32)
 DEFAULT = np.array([c.default for c in CHANNELS], dtype=np.float32)
@@ -138,3 +149,45 @@ def describe() -> str:
             f"{c.name:<18} {c.group:<9} {c.unit:<12} {f'{c.low:g}..{c.high:g}':<14} {c.default:g}"
         )
     return "\n".join(rows)
+
+
+@dataclass(frozen=True)
+class Knob:
+    """The range of one user control: the CLI checks it, the app's slider spans it, and
+    `Controls` and the sampling settings refuse values outside it."""
+
+    name: str
+    low: float
+    high: float
+    default: float
+    step: float
+    unit: str
+    doc: str
+
+    def check(self, value: float) -> float:
+        """`value` as a float, or one clear error if it is outside the range."""
+        if not (np.isfinite(value) and self.low <= value <= self.high):
+            raise VasaError(f"{self.name} = {value} is outside {self.low:g}..{self.high:g}")
+        return float(value)
+
+
+# One table for the CLI, the app, `Controls`, the sampling settings and ingest. The app's
+# sliders used to stop short of what the CLI accepted (gaze 30 vs 35, distance 0.7-1.4 vs
+# 0.6-1.6, guidance 6 vs 10); the narrower ranges are kept, since they are where the
+# renderer and the generator were looked at.
+KNOBS: tuple[Knob, ...] = (
+    Knob("gaze_yaw", -30, 30, 0, 1, "deg", "main gaze; > 0 towards the viewer's right"),
+    Knob("gaze_pitch", -20, 20, 0, 1, "deg", "main gaze; > 0 up"),
+    Knob("distance", 0.7, 1.4, 1, 0.05, "ratio", "head size: > 1 is closer"),
+    Knob("intensity", 0, 1, 0.7, 0.05, "0-1", "strength of the chosen emotion"),
+    Knob("motion", 0, 2, 1, 0.1, "ratio", "head motion: 0 still, 1 natural, 2 lively"),
+    Knob("audio_guidance", 0, 6, 2.5, 0.5, "weight", "how strongly the voice drives the face"),
+    Knob("steps", 1, 50, 10, 1, "steps", "diffusion sampling steps"),
+    Knob("fps", 10, 60, 25, 1, "frames/s", "video frame rate"),
+)
+_KNOB = {k.name: k for k in KNOBS}
+
+
+def knob(name: str) -> Knob:
+    """The range of a control by name."""
+    return _KNOB[name]

@@ -1,14 +1,18 @@
-"""Writing frames to an H.264 MP4 (yuv420p, plays in browsers) with the audio muxed in.
+"""Media files in and out, all through one module: probing what a file holds, reading audio
+and video frames, and writing frames as an H.264 MP4 (yuv420p, plays in browsers) with the
+sound muxed in.
 
-Uses the ffmpeg binary that imageio-ffmpeg ships. The file is written under a temporary
-name next to the target and moved into place only when complete, so a failed or
-interrupted run never leaves a half-written video behind.
+WAV, FLAC and OGG are read by libsndfile (soundfile); everything else, MP3, M4A/AAC and the
+sound of MP4/WebM/MOV videos, and every video, by the ffmpeg that imageio-ffmpeg ships.
+A video is written under a temporary name next to the target and moved into place only
+when complete, so a failed or interrupted run never leaves a half-written video behind.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -17,6 +21,7 @@ import numpy as np
 
 from vasa_core.errors import VasaError
 from vasa_core.files import check_output
+from vasa_core.native import quiet_stderr
 
 
 def check_writable(path: str | os.PathLike) -> Path:
@@ -27,8 +32,6 @@ def check_writable(path: str | os.PathLike) -> Path:
 def describe_media(path: str | os.PathLike) -> str:
     """ffmpeg's description of a media file: its streams, duration, or why it cannot read it
     (what `ffmpeg -i` prints)."""
-    import subprocess
-
     import imageio_ffmpeg
 
     result = subprocess.run(
@@ -143,3 +146,56 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     """All frames [T, H, W, 3] uint8 and the frame rate of a video file."""
     frames, fps = video_frames(path)
     return np.stack(list(frames)), fps
+
+
+def read_audio(path: Path, rate: int, max_seconds: float | None) -> tuple[np.ndarray, int]:
+    """(samples [n, channels] or [n], their rate) of a sound or video file; files that
+    libsndfile cannot read come from ffmpeg, already mono at `rate`."""
+    import soundfile
+
+    try:
+        with quiet_stderr():  # libsndfile's mp3 decoder prints notes on bad data
+            info = soundfile.info(str(path))
+    except (RuntimeError, soundfile.LibsndfileError, TypeError):
+        return _ffmpeg_audio(path, rate, max_seconds), rate
+    if max_seconds is not None and info.duration > max_seconds:
+        raise VasaError(
+            f"{path}: {info.duration / 60:.1f} minutes is longer than the limit of "
+            f"{max_seconds / 60:g} minutes"
+        )
+    try:
+        with quiet_stderr():
+            samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (RuntimeError, soundfile.LibsndfileError) as error:
+        raise VasaError(f"{path}: the audio is truncated or corrupt ({error})") from None
+    return samples, source_rate
+
+
+def _ffmpeg_audio(path: Path, rate: int, max_seconds: float | None) -> np.ndarray:
+    """Decode with ffmpeg straight to mono float32 at `rate`."""
+    import imageio_ffmpeg
+
+    command = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-vn",
+        "-ac",
+        "1",
+        "-ar",
+        str(rate),
+        "-f",
+        "f32le",
+    ]
+    if max_seconds is not None:
+        command += ["-t", str(max_seconds + 1.0)]  # enough to tell that it is too long
+    result = subprocess.run(command + ["-"], capture_output=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0 or not result.stdout:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else "no audio stream"
+        raise VasaError(f"{path}: no audio that ffmpeg can read ({reason})")
+    return np.frombuffer(result.stdout, dtype=np.float32).copy()
