@@ -22,6 +22,7 @@ import numpy as np
 
 from vasa_core import examples
 from vasa_core.audio import RATE, compute_features, load_audio
+from vasa_core.errors import VasaError
 from vasa_core.face import analyze
 from vasa_core.media import write_video
 from vasa_core.motion.controls import Controls
@@ -57,7 +58,7 @@ def measure(size: int | None, device: str | None = None) -> dict:
         t = time.perf_counter()
         motion = pipe.motion(latents, samples, Controls())
         timings["motion_s"] = time.perf_counter() - t
-        renderer = Renderer(latents, size=size, device=device)
+        renderer = Renderer(latents, size=size, device=pipe.device)  # the one it reports
         t = time.perf_counter()
         frames = renderer.render(motion)
         timings["render_s"] = time.perf_counter() - t
@@ -78,7 +79,7 @@ def measure(size: int | None, device: str | None = None) -> dict:
         timings["generate_s"] = time.perf_counter() - t
     return {
         "size": size or "full",
-        "device": str(pipe.generator.device),
+        "device": str(pipe.device),
         "audio_seconds": round(seconds, 2),
         "frames": len(motion),
         **{k: round(v, 3) for k, v in timings.items()},
@@ -94,11 +95,14 @@ def measure(size: int | None, device: str | None = None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="512", choices=["256", "512", "full"])
-    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument("--device", default="auto", help="cpu, cuda or auto (cuda if present)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     np.random.seed(0)
-    result = measure(None if args.size == "full" else int(args.size), args.device)
+    try:
+        result = measure(None if args.size == "full" else int(args.size), args.device)
+    except VasaError as error:
+        raise SystemExit(f"end_to_end: error: {error}") from None
     if args.json:
         print(json.dumps(result))
     else:

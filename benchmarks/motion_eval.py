@@ -56,65 +56,29 @@ def evaluate(
 
     rows = {"truth": [], "model": [], "baseline": []}
     closed = {"truth": [0, 0], "model": [0, 0], "baseline": [0, 0]}
-    extra = {
-        "gaze_error": [],
-        "distance_error": [],
-        "happy_smile_shift": [],
-        "join_ratio": [],
-        "seed_yaw_corr": [],
-        "seed_sync_diff": [],
-    }
+    extra = {}
     example = None
+    stride = generator.window - min(sampling.overlap, generator.window // 2)
     for clip in corpus.evaluation_clips(clips, voices):
         features = compute_features(clip.samples)
-        controls = clip.controls
         motions = {
             "truth": clip.motion,
-            "model": sample(features, controls, 0),
+            "model": sample(features, clip.controls, 0),
             "baseline": baseline_motion(features),
         }
         if example is None:
             example = (clip, features, motions)
-        truth_mouth = metrics.mouth_opening(clip.motion)[features.speech]
         for name, motion in motions.items():
-            rows[name].append(metrics.summary(motion, features))
-            # How well the mouth articulates: its opening against the corpus's own, over
-            # speech (the loudness correlation above also rewards a mouth that just
-            # follows loudness).
-            mouth = metrics.mouth_opening(motion)[features.speech]
-            rows[name][-1]["mouth_vs_truth"] = (
-                float(np.corrcoef(mouth, truth_mouth)[0, 1]) if mouth.std() > 1e-9 else 0.0
-            )
+            rows[name].append(_articulation(motion, clip, features))
             got, total = bilabial_closed(motion, clip.info["phonemes"], features.fps)
             closed[name][0] += got
             closed[name][1] += total
-        model = motions["model"]
-        gaze = model[:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]].mean(axis=0)
-        extra["gaze_error"].append(
-            float(np.abs(gaze - [controls.gaze_yaw, controls.gaze_pitch]).max())
+        figures = _control_figures(sample, features, clip.controls, motions["model"], stride)
+        figures["seed_sync_diff"] = abs(
+            figures.pop("other_seed_sync") - rows["model"][-1]["lip_sync_correlation"]
         )
-        extra["distance_error"].append(
-            float(abs(model[:, schema.index("scale")].mean() / controls.distance - 1))
-        )
-        neutral = sample(
-            features, Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance), 0
-        )
-        happy = sample(
-            features,
-            Controls(controls.gaze_yaw, controls.gaze_pitch, controls.distance, "happy", 1.0),
-            0,
-        )
-        extra["happy_smile_shift"].append(float((happy - neutral)[:, schema.index("smile")].mean()))
-        stride = generator.window - min(sampling.overlap, generator.window // 2)
-        extra["join_ratio"].append(join_jump(model, stride))
-        other = sample(features, controls, 1)
-        extra["seed_yaw_corr"].append(float(np.corrcoef(model[:, 0], other[:, 0])[0, 1]))
-        extra["seed_sync_diff"].append(
-            abs(
-                metrics.summary(other, features)["lip_sync_correlation"]
-                - rows["model"][-1]["lip_sync_correlation"]
-            )
-        )
+        for key, value in figures.items():
+            extra.setdefault(key, []).append(value)
     report = {}
     for name, values in rows.items():
         report[name] = {k: round(float(np.nanmean([v[k] for v in values])), 3) for k in values[0]}
@@ -128,6 +92,34 @@ def evaluate(
     if plot:
         save_plot(plot, *example)
     return report
+
+
+def _articulation(motion, clip, features) -> dict:
+    """The motion's lip-sync summary, and how its mouth follows the corpus's own over speech
+    (the loudness correlation also rewards a mouth that just follows loudness)."""
+    row = metrics.summary(motion, features)
+    mouth = metrics.mouth_opening(motion)[features.speech]
+    truth = metrics.mouth_opening(clip.motion)[features.speech]
+    row["mouth_vs_truth"] = float(np.corrcoef(mouth, truth)[0, 1]) if mouth.std() > 1e-9 else 0.0
+    return row
+
+
+def _control_figures(sample, features, controls, model, stride: int) -> dict:
+    """How the model follows its controls and seeds on one clip."""
+    gaze = model[:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]].mean(axis=0)
+    scale = model[:, schema.index("scale")].mean()
+    steady = (controls.gaze_yaw, controls.gaze_pitch, controls.distance)
+    neutral = sample(features, Controls(*steady), 0)
+    happy = sample(features, Controls(*steady, "happy", 1.0), 0)
+    other = sample(features, controls, 1)
+    return {
+        "gaze_error": float(np.abs(gaze - [controls.gaze_yaw, controls.gaze_pitch]).max()),
+        "distance_error": float(abs(scale / controls.distance - 1)),
+        "happy_smile_shift": float((happy - neutral)[:, schema.index("smile")].mean()),
+        "join_ratio": join_jump(model, stride),
+        "seed_yaw_corr": float(np.corrcoef(model[:, 0], other[:, 0])[0, 1]),
+        "other_seed_sync": metrics.summary(other, features)["lip_sync_correlation"],
+    }
 
 
 def save_plot(path: str, clip, features, motions: dict) -> None:

@@ -1,5 +1,8 @@
 """The whole kit end to end on the CPU: a portrait and a voice in, a talking face out."""
 
+import json
+import re
+
 import numpy as np
 import pytest
 import soundfile
@@ -10,9 +13,9 @@ from tests.test_render_cli import probe
 from vasa_core import schema
 from vasa_core.audio import compute_features, load_audio, tts
 from vasa_core.errors import VasaError
-from vasa_core.media import read_video
+from vasa_core.media import MARK, read_video
 from vasa_core.motion.controls import Controls
-from vasa_core.pipeline import MARK, Pipeline, combine
+from vasa_core.pipeline import Pipeline, combine
 from vasa_core.settings import Sampling
 
 
@@ -33,6 +36,8 @@ def test_two_seconds_of_speech_become_a_talking_video_with_sound_and_mark(
         tmp_path / "hello.mp4",
         audio=wav,
         size=256,
+        seed=7,
+        sampling=Sampling(steps=4, audio_guidance=2.0),
         on_frame=lambda index, row, frame: seen.append((index, frame.shape)),
     )
     frames, fps = read_video(out)
@@ -42,6 +47,12 @@ def test_two_seconds_of_speech_become_a_talking_video_with_sound_and_mark(
     assert fps == 25 and abs(len(frames) - speech.seconds * 25) <= 2
     info = probe(out)
     assert "Audio: aac" in info and MARK in info  # the metadata tag
+    made_with = json.loads(re.search(r"description\s*: (\{.*\})", info).group(1))
+    assert made_with == {
+        "seed": 7,
+        "checkpoint": "shipped",
+        "sampling": Sampling(steps=4, audio_guidance=2.0).as_dict(),
+    }
     corner = frames[:, -20:, -80:].astype(int)
     assert (corner.max(axis=3) > 200).any() and (corner.max(axis=3) < 40).any()  # white on black
     mouth = frames[:, 150:200, 100:156].astype(float)  # the drawn face's mouth region at 256

@@ -30,7 +30,7 @@ def moved(face, **channels) -> np.ndarray:
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "drawn"])
 def test_rendering_a_portraits_own_latents_gives_the_portrait_back(name, latents, renderers):
     face, renderer = latents[name], renderers[name]
-    crop = (renderer.image.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+    crop = (renderer.image.permute(1, 2, 0).cpu().numpy() * 255 + 0.5).astype(np.uint8)
     assert psnr(renderer.render(face.motion)[0], crop) >= 40
     full = Renderer(face, size=None)
     assert psnr(full.render(face.motion)[0], face.image) >= 40
@@ -46,7 +46,7 @@ def test_pixels_a_face_width_away_move_less_than_a_pixel_at_yaw_20(size, latents
     grid = renderer.warp(target).grid[0]
     height, width = renderer.crop_shape
     scale = np.array([(width - 1) / 2, (height - 1) / 2])
-    source_px = (grid.numpy() + 1) * scale
+    source_px = (grid.cpu().numpy() + 1) * scale
     ys, xs = np.mgrid[0:height, 0:width]
     motion = np.hypot(source_px[..., 0] - xs, source_px[..., 1] - ys)
     # Distance from the face outline, before and after the turn: "far" is far from both.

@@ -17,10 +17,9 @@ Every video carries a small visible "AI-generated" mark and a metadata tag unles
 from __future__ import annotations
 
 import itertools
-import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,12 +31,12 @@ from vasa_core.audio.features import AudioFeatures
 from vasa_core.audio.load import MAX_SECONDS
 from vasa_core.device import pick_device
 from vasa_core.errors import VasaError
+from vasa_core.media import stamp, write_talking_video
 from vasa_core.motion.controls import Controls
 from vasa_core.settings import Sampling
 
 KEPT_EXPRESSION = ("smile", "frown", "brow_raise", "brow_frown", "brow_inner_up")
 RELATIVE_POSE = ("yaw", "pitch", "roll")
-MARK = "AI-generated"
 RENDER_BATCH = 4  # frames rendered together: small, so the first ones show early
 
 
@@ -50,68 +49,6 @@ def combine(portrait: np.ndarray, generated: np.ndarray) -> np.ndarray:
     for name in KEPT_EXPRESSION:
         motion[:, schema.index(name)] += portrait[schema.index(name)]
     return np.clip(motion, schema.LOW, schema.HIGH)
-
-
-def stamp(frame: np.ndarray) -> np.ndarray:
-    """The visible mark: small white text on a dark band, bottom right."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    picture = Image.fromarray(frame)
-    draw = ImageDraw.Draw(picture)
-    size = max(10, picture.height // 36)
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:
-        font = ImageFont.load_default()
-    left, top, right, bottom = draw.textbbox((0, 0), MARK, font=font)
-    x = picture.width - (right - left) - size
-    y = picture.height - (bottom - top) - size
-    draw.rectangle(
-        [x - size // 3, y - size // 4, picture.width - size // 2, y + bottom + size // 4],
-        fill=(0, 0, 0),
-    )
-    draw.text((x, y - top), MARK, fill=(255, 255, 255), font=font)
-    return np.asarray(picture)
-
-
-def write_talking_video(
-    out: str | os.PathLike,
-    pairs: Iterable[tuple[np.ndarray, np.ndarray]],
-    total: int,
-    fps: float,
-    audio: str | os.PathLike | None,
-    mark: bool = True,
-    progress: bool = False,
-    on_frame: Callable[[int, np.ndarray, np.ndarray], None] | None = None,
-    desc: str = "generating",
-    how: str = "",
-    made_with: dict | None = None,
-) -> Path:
-    """Write (motion row, frame) pairs as a video with its sound, each frame marked (with
-    the metadata tag, `how` added to it) unless `mark` is False, and handed to
-    `on_frame(index, motion_row, frame)` as it is written. `made_with` (seed, checkpoint,
-    settings) is recorded as JSON in the video's `description` tag."""
-    from tqdm import tqdm
-
-    from vasa_core.media import write_video
-
-    def frames():
-        for index, (row, frame) in enumerate(pairs):
-            frame = stamp(frame) if mark else frame
-            if on_frame is not None:
-                on_frame(index, row, frame)
-            yield frame
-
-    return write_video(
-        out,
-        tqdm(frames(), total=total, unit="frame", desc=desc, disable=not progress),
-        fps=fps,
-        audio=audio,
-        metadata={
-            "comment": f"{MARK} by vasa-kit{how}" if mark else "vasa-kit",
-            **({"description": json.dumps(made_with)} if made_with else {}),
-        },
-    )
 
 
 @dataclass
@@ -246,3 +183,9 @@ class Pipeline:
                 made_with=self.made_with(seed, sampling),
             )
         return out
+
+    def reenact(self, image, video: str | os.PathLike, out: str | os.PathLike, **options) -> Path:
+        """`vasa_core.reenact.reenact` on this pipeline's device (no sampling involved)."""
+        from vasa_core.reenact import reenact
+
+        return reenact(image, video, out, device=self.device, **options)

@@ -56,8 +56,7 @@ def reenact(
     rendered on `device` ("auto", "cpu" or "cuda")."""
     from vasa_core.face import analyze
     from vasa_core.face.track import track_video
-    from vasa_core.media import check_audio, check_writable
-    from vasa_core.pipeline import write_talking_video
+    from vasa_core.media import check_audio, check_writable, write_talking_video
     from vasa_core.render import Renderer
 
     out = check_writable(out)

@@ -28,7 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from vasa_core import schema
 from vasa_core.audio import RATE, AudioFeatures, compute_features, load_audio
 from vasa_core.audio.features import SILENCE_DB
 from vasa_core.errors import VasaError
@@ -126,100 +125,10 @@ class VideoEvaluation:
         return "\n".join(lines)
 
     def plot(self):
-        """A matplotlib Figure: mouth opening against loudness with the cross-correlation,
-        head pose, blinks, gaze; frames without a face shaded grey."""
-        from matplotlib.figure import Figure
+        """A matplotlib Figure of the figures over time (see `eval.plot`)."""
+        from vasa_core.eval.plot import plot_evaluation
 
-        t = (np.arange(self.frames) + 0.5) / self.fps
-        face = self.valid
-        fig = Figure(figsize=(12, 10), layout="constrained")
-        grid = fig.add_gridspec(4, 2, width_ratios=[4, 1], height_ratios=[1.4, 1, 0.8, 0.8])
-        mouth = fig.add_subplot(grid[0, 0])
-        lag_axis = fig.add_subplot(grid[0, 1])
-        pose = fig.add_subplot(grid[1, 0], sharex=mouth)
-        eyes = fig.add_subplot(grid[2, 0], sharex=mouth)
-        look = fig.add_subplot(grid[3, 0], sharex=mouth)
-        fig.suptitle(f"vasa eval: {self.video} (sound: {self.audio})", fontsize=12)
-
-        def masked(values):
-            return np.where(face, values, np.nan)
-
-        def shade(axis, flags, colour, alpha, label=None):
-            edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
-            for k, (start, end) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
-                axis.axvspan(
-                    start / self.fps,
-                    end / self.fps,
-                    color=colour,
-                    alpha=alpha,
-                    lw=0,
-                    label=label if k == 0 else None,
-                )
-
-        for axis in (mouth, pose, eyes, look):
-            shade(axis, ~face, "0.5", 0.35, "no face")
-        shade(mouth, self.features.speech, "tab:blue", 0.08, "speech")
-        opening = metrics.mouth_opening(self.motion)
-        mouth.plot(t, masked(opening), color="tab:red", label="mouth opening")
-        mouth.set_ylim(0, 1.3 * max(float(opening[face].max(initial=0.0)), 0.02))  # room: legend
-        mouth.set_ylabel("mouth opening (face widths)", color="tab:red")
-        loud = mouth.twinx()
-        loud.plot(t, self.features.loudness, color="tab:blue", lw=1, label="loudness")
-        loud.set_ylabel("loudness (dBFS)", color="tab:blue")
-        low = max(SILENCE_DB, float(self.features.loudness.min()) - 3)
-        high = float(self.features.loudness.max())
-        loud.set_ylim(low, high + 0.3 * (high - low) + 1)
-        f = self.figures
-        r = "n/a" if not math.isfinite(f["lip_sync_correlation"]) else (
-            f"{f['lip_sync_correlation']:+.2f}"
-        )  # fmt: skip
-        mouth.set_title(
-            f"lip-sync: mouth opening vs loudness, r = {r} over speech frames, "
-            f"offset {f['av_offset_frames']:+d} frames ({f['av_offset_ms']:+.0f} ms)",
-            fontsize=10,
-        )
-        handles = [h for a in (mouth, loud) for h in a.get_legend_handles_labels()[0]]
-        mouth.legend(handles=handles, loc="upper right", fontsize=8, ncol=4)
-
-        if self.sync["scores"] is not None:
-            lag_axis.plot(self.sync["lags"], self.sync["scores"], "o-", color="tab:purple")
-            lag_axis.axvline(f["av_offset_frames"], color="k", ls="--", lw=1)
-        lag_axis.axvline(0, color="0.6", lw=0.8)
-        lag_axis.set_title("audio-visual offset\n(> 0: the mouth trails)", fontsize=10)
-        lag_axis.set_xlabel("lag (frames)")
-        lag_axis.set_ylabel("cross-correlation")
-
-        for name in ("yaw", "pitch", "roll"):
-            pose.plot(t, masked(self.motion[:, schema.index(name)]), label=name)
-        pose.set_ylabel("head pose (degrees)")
-        pose.set_title(
-            f"head: ΔP = {f['delta_p']:.2f}° per frame, pose std = {f['pose_std']:.2f}°",
-            fontsize=10,
-        )
-        pose.legend(loc="upper right", fontsize=8, ncol=3)
-
-        for name, colour in (("blink_left", "k"), ("blink_right", "0.55")):
-            eyes.plot(t, masked(self.motion[:, schema.index(name)]), color=colour, label=name)
-        eyes.axhline(0.5, color="tab:orange", ls="--", lw=1, label="blink threshold")
-        eyes.set_ylim(-0.05, 1.05)
-        eyes.set_ylabel("eyelids (0 open, 1 shut)")
-        eyes.set_title(f"blinks: {f['blinks_per_minute']:.1f} per minute", fontsize=10)
-        eyes.legend(loc="upper right", fontsize=8, ncol=3)
-
-        for name in ("gaze_yaw", "gaze_pitch"):
-            look.plot(t, masked(self.motion[:, schema.index(name)]), label=name)
-        look.set_ylabel("gaze (degrees)")
-        look.set_title(
-            f"gaze, relative to the head: mean yaw {f['gaze_yaw']:+.1f}°, "
-            f"pitch {f['gaze_pitch']:+.1f}°, spread {f['gaze_std']:.1f}°",
-            fontsize=10,
-        )
-        look.set_xlabel("time (seconds)")
-        look.legend(loc="upper right", fontsize=8, ncol=2)
-        for axis in (mouth, pose, eyes):
-            axis.tick_params(labelbottom=False)
-        mouth.set_xlim(0, self.frames / self.fps)
-        return fig
+        return plot_evaluation(self)
 
 
 def check_plot_path(path: str | os.PathLike) -> Path:

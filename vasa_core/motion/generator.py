@@ -3,8 +3,9 @@
 Audio is cut into windows of W frames that overlap by a few. Each window is sampled by the
 diffusion model (few DDIM steps) while it sees the last P frames of motion (and audio)
 before it, and is cross-faded into the previous window over the overlap, so windows join
-smoothly and memory does not grow with length. `stream` does the same
-with audio that arrives in chunks, yielding motion frames as soon as a window is done.
+smoothly and memory does not grow with length. A `MotionSession` holds that state for one
+clip and takes audio as it arrives (`stream` feeds it chunks; a live mode pushes rows),
+yielding motion frames as soon as a window is done.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ LEARNED_MOTION_FROM = 0.5
 
 
 class MotionGenerator:
+    """The trained denoiser on one device, sampled a window at a time (`MotionSession`)."""
+
     def __init__(self, checkpoint=None, device=None):
         self.device = pick_device(device)
         self.checkpoint = checkpoint  # None: the shipped one
@@ -41,16 +44,7 @@ class MotionGenerator:
         self.window = self.model.config.window
         self.context = self.model.config.context
 
-    def _weights(self, sampling: Sampling) -> tuple[dict, torch.Tensor]:
-        """Per-channel guidance weights and starting-noise temperature, made once a clip."""
-        weights = {
-            name: torch.as_tensor(w, device=self.device) for name, w in sampling.guidance().items()
-        }
-        temperature = torch.ones(schema.DIM, device=self.device)
-        temperature[HEAD] = sampling.head_temperature
-        return weights, temperature
-
-    def _window(
+    def sample_window(
         self,
         audio,
         context_motion,
@@ -109,64 +103,11 @@ class MotionGenerator:
         seed: int = 0,
         sampling: Sampling = Sampling(),  # noqa: B008 (frozen dataclass)
     ) -> Iterator[np.ndarray]:
-        """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks.
-
-        Windows overlap by `sampling.overlap` frames: each window is sampled again over the
-        last frames of the one before and the two are cross-faded there, so joins are smooth.
-        """
-        weights, temperature = self._weights(sampling)
-        generator = torch.Generator().manual_seed(seed)  # on the CPU: see diffusion.sample
-        overlap = min(sampling.overlap, self.window // 2)
-        stride = self.window - overlap
-        buffer = np.zeros((0, 84), np.float32)  # audio from the first frame not yet final
-        held = np.zeros((0, schema.DIM), np.float32)  # provisional motion for those frames
-        context_m = np.tile(schema.neutral(), (self.context, 1))
-        context_a = np.zeros((self.context, 84), np.float32)
-        has_context = False
-        vector = controls.vector()
-        calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
-
-        def run(audio):
-            padded = np.pad(audio, ((0, self.window - len(audio)), (0, 0)))
-            motion = self._window(
-                padded,
-                context_m,
-                context_a,
-                vector,
-                has_context,
-                sampling.steps,
-                weights,
-                temperature,
-                generator,
-            )[: len(audio)]
-            motion[:, HEAD] *= calm
-            fade = np.linspace(0, 1, len(held) + 2)[1:-1, None]
-            motion[: len(held)] = held * (1 - fade) + motion[: len(held)] * fade
-            # Smooth head and gaze through the join with what came before.
-            joined = np.concatenate([context_m, motion]) if has_context else motion
-            smooth = gaussian_filter1d(
-                joined[:, SMOOTHED], sampling.smooth_frames, axis=0, mode="nearest"
-            )
-            motion[:, SMOOTHED] = smooth[-len(motion) :]
-            return np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
-
-        def settle(motion, audio):
-            nonlocal context_m, context_a, has_context
-            context_m = np.concatenate([context_m, motion])[-self.context :]
-            context_a = np.concatenate([context_a, audio])[-self.context :]
-            has_context = True
-
+        """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks."""
+        session = MotionSession(self, controls, seed, sampling)
         for chunk in chunks:
-            buffer = np.concatenate([buffer, np.asarray(chunk, np.float32)])
-            while len(buffer) >= self.window:
-                motion = run(buffer[: self.window])
-                yield from motion[:stride]
-                settle(motion[:stride], buffer[:stride])
-                held, buffer = motion[stride:], buffer[stride:]
-        if len(buffer) > len(held):
-            yield from run(buffer)
-        else:
-            yield from held[: len(buffer)]
+            yield from session.push(chunk)
+        yield from session.finish()
 
     def generate(
         self,
@@ -178,3 +119,83 @@ class MotionGenerator:
         """Motion [T, DIM] for a whole clip's features (normalised over the whole clip)."""
         rows = features.normalized()
         return np.stack(list(self.stream([rows], controls, seed, sampling)))
+
+
+class MotionSession:
+    """One clip's motion as its audio arrives: push feature rows, get final motion frames.
+
+    Audio is cut into windows of W frames. Windows overlap by `sampling.overlap` frames:
+    each window is sampled again over the last frames of the one before and the two are
+    cross-faded there, so joins are smooth. The last P final frames of motion and audio are
+    the next window's context.
+    """
+
+    def __init__(
+        self, generator: MotionGenerator, controls: Controls, seed: int, sampling: Sampling
+    ):
+        self.generator, self.sampling = generator, sampling
+        device, window = generator.device, generator.window
+        self.weights = {
+            name: torch.as_tensor(w, device=device) for name, w in sampling.guidance().items()
+        }
+        self.temperature = torch.ones(schema.DIM, device=device)
+        self.temperature[HEAD] = sampling.head_temperature
+        self.rng = torch.Generator().manual_seed(seed)  # on the CPU: see diffusion.sample
+        self.stride = window - min(sampling.overlap, window // 2)
+        self.vector = controls.vector()
+        self.calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
+        self.buffer = np.zeros((0, 84), np.float32)  # audio from the first frame not yet final
+        self.held = np.zeros((0, schema.DIM), np.float32)  # provisional motion for those
+        self.context_motion = np.tile(schema.neutral(), (generator.context, 1))
+        self.context_audio = np.zeros((generator.context, 84), np.float32)
+        self.has_context = False
+
+    def push(self, rows: np.ndarray) -> Iterator[np.ndarray]:
+        """Add normalised feature rows [n, 84]; yields the motion frames made final."""
+        window = self.generator.window
+        self.buffer = np.concatenate([self.buffer, np.asarray(rows, np.float32)])
+        while len(self.buffer) >= window:
+            motion = self._sample(self.buffer[:window])
+            yield from motion[: self.stride]
+            self._settle(motion[: self.stride], self.buffer[: self.stride])
+            self.held, self.buffer = motion[self.stride :], self.buffer[self.stride :]
+
+    def finish(self) -> Iterator[np.ndarray]:
+        """The frames still pending at the end of the audio."""
+        if len(self.buffer) > len(self.held):
+            yield from self._sample(self.buffer)
+        else:
+            yield from self.held[: len(self.buffer)]
+
+    def _sample(self, audio: np.ndarray) -> np.ndarray:
+        """Motion for `audio` (at most one window), cross-faded into what was held."""
+        generator = self.generator
+        padded = np.pad(audio, ((0, generator.window - len(audio)), (0, 0)))
+        motion = generator.sample_window(
+            padded,
+            self.context_motion,
+            self.context_audio,
+            self.vector,
+            self.has_context,
+            self.sampling.steps,
+            self.weights,
+            self.temperature,
+            self.rng,
+        )[: len(audio)]
+        motion[:, HEAD] *= self.calm
+        held = self.held
+        fade = np.linspace(0, 1, len(held) + 2)[1:-1, None]
+        motion[: len(held)] = held * (1 - fade) + motion[: len(held)] * fade
+        # Smooth head and gaze through the join with what came before.
+        joined = np.concatenate([self.context_motion, motion]) if self.has_context else motion
+        smooth = gaussian_filter1d(
+            joined[:, SMOOTHED], self.sampling.smooth_frames, axis=0, mode="nearest"
+        )
+        motion[:, SMOOTHED] = smooth[-len(motion) :]
+        return np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
+
+    def _settle(self, motion: np.ndarray, audio: np.ndarray) -> None:
+        context = self.generator.context
+        self.context_motion = np.concatenate([self.context_motion, motion])[-context:]
+        self.context_audio = np.concatenate([self.context_audio, audio])[-context:]
+        self.has_context = True
