@@ -1,7 +1,8 @@
 """The package's layers, checked on its imports: every import points down, none in circles.
 
 Bottom to top:
-1. the shared vocabulary: errors, files, native, device, schema, settings, media, examples;
+1. the shared vocabulary: errors, files, native, device, schema, settings, media, examples,
+   curves;
 2. the four stages, in the order of the data flow: face, audio, motion, render (a stage
    reads an earlier one only where the data flows: motion reads audio, render reads face);
 3. what uses the stages: data (corpus, ingest), training, eval;
@@ -16,7 +17,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vasa_core"
 LAYERS = {
-    1: {"errors", "files", "native", "device", "schema", "settings", "media", "examples"},
+    1: {"errors", "files", "native", "device", "schema", "settings", "media", "examples", "curves"},
     2: {"face", "audio", "motion", "render"},
     3: {"data", "training", "eval"},
     4: {"pipeline", "reenact", "bench", "viz", "notebook", "cli", "__main__", "__init__"},

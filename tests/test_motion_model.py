@@ -15,8 +15,8 @@ from vasa_core.motion.checkpoint import load_checkpoint, save_checkpoint
 from vasa_core.motion.controls import Controls
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.motion.model import Config, MotionDenoiser
-from vasa_core.motion.train import train
 from vasa_core.settings import Sampling
+from vasa_core.training import train
 
 TINY = Config(window=20, context=4, width=32, layers=1, heads=2)
 
@@ -187,7 +187,7 @@ def test_the_shipped_checkpoint_loads_with_this_code_and_schema_and_listens():
 def test_without_held_out_voices_the_last_clips_are_held_out():
     from types import SimpleNamespace
 
-    from vasa_core.motion.train import split
+    from vasa_core.training import split
 
     real = SimpleNamespace(voices=[""] * 12)  # ingested videos carry no voice name
     train, test = split(real)

@@ -8,9 +8,14 @@ a face looking straight at the camera, one unit = one face width.
 R = Rz(roll) @ Ry(yaw) @ Rx(-pitch): the face is turned, then nodded, then the whole head
 is tilted in the image plane, so rotating a photo by 15 degrees adds exactly 15 to roll,
 and mirroring it flips the signs of yaw and roll.
+
+An `Anchor` fixes where a portrait's head sits in its picture; a pose's translation and
+scale are measured from it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -75,3 +80,11 @@ def fit_similarity(
     scale = float(np.trace(np.diag(sigma) @ d) / (w @ (a**2).sum(axis=1)))
     t = mu_t - scale * r @ mu_s
     return scale, r, t
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """Where the portrait's head sits: pixels per canonical unit and the origin's place."""
+
+    scale: float
+    offset: np.ndarray  # [3], viewer's frame, pixels

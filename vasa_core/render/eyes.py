@@ -19,8 +19,8 @@ import cv2
 import numpy as np
 import torch
 
+from vasa_core.curves import smoothstep
 from vasa_core.face import topology as top
-from vasa_core.face.rig import smoothstep
 from vasa_core.render.raster import polygon_pixels
 from vasa_core.render.warp import sample_pixels
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import torch
 
+from vasa_core.curves import smoothstep
 from vasa_core.face import topology as top
-from vasa_core.face.rig import smoothstep
 from vasa_core.render.warp import sample_pixels
 
 UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)

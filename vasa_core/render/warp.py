@@ -20,8 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vasa_core.curves import smoothstep
 from vasa_core.face import topology as top
-from vasa_core.face.rig import smoothstep
 from vasa_core.render.raster import polygon_pixels, rasterize
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])

@@ -1,0 +1,165 @@
+"""The training loop of the motion generator: the loss, the optimiser steps, validation.
+
+Each step takes a batch of windows (see `setup`), draws a diffusion time and noise for each,
+drops conditions at random (audio 10%, controls 10%, context 50%, and always at a clip's
+start) so that guidance works, and asks the model for the clean motion x0. The loss is the
+x0 error, plus velocity and acceleration errors on the mouth and the pose, and the velocity
+across the join with the context, so consecutive windows meet without a seam. Every
+`val_every` steps the same loss on windows of the held-out voices shows overfitting, and the
+run is saved (see `checkpointing`). Runs on CPU or GPU, and under `torchrun`
+(DistributedDataParallel) unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from vasa_core import schema
+from vasa_core.device import pick_device
+from vasa_core.motion import diffusion
+from vasa_core.motion.model import Config, MotionDenoiser
+from vasa_core.training import checkpointing
+from vasa_core.training.checkpointing import TrainingState
+from vasa_core.training.setup import Windows, load_clips, normalisation, split
+
+DROP = {"audio": 0.1, "controls": 0.1, "context": 0.5}  # how often each condition is dropped
+MOUTH_AND_POSE = [schema.index(n) for n in ("yaw", "pitch", "roll", *schema.MOUTH)]
+
+
+def loss_fn(model: torch.nn.Module, batch: dict, rng: torch.Generator) -> torch.Tensor:
+    """The training loss of `model` on one batch of windows (noise and drops from `rng`)."""
+    x0 = batch["x0"]
+    size = len(x0)
+    device = x0.device
+    t = torch.rand(size, generator=rng, device=device)
+    noise = torch.randn(x0.shape, generator=rng, device=device)
+    keep = {name: torch.rand(size, generator=rng, device=device) >= p for name, p in DROP.items()}
+    keep["context"] = keep["context"] & batch["has_ctx"]
+    pred = model(
+        diffusion.noisy(x0, t, noise),
+        t,
+        batch["audio"],
+        batch["controls"],
+        batch["ctx"],
+        batch["ctx_audio"],
+        keep["audio"],
+        keep["controls"],
+        keep["context"],
+    )
+    valid = batch["valid"].float()[..., None]
+    error = ((pred - x0) ** 2 * valid).mean()
+    key = MOUTH_AND_POSE
+    # Velocities from the last context frame on: the first one is the jump across the join,
+    # which only counts where the model was given the context.
+    joined_pred = torch.cat([batch["ctx"][:, -1:], pred], dim=1)[..., key]
+    joined_true = torch.cat([batch["ctx"][:, -1:], x0], dim=1)[..., key]
+    velocity = torch.diff(joined_pred, dim=1) - torch.diff(joined_true, dim=1)
+    with_join = keep["context"].float()[:, None, None]
+    velocity_loss = (velocity[:, 1:] ** 2).mean() + (velocity[:, :1] ** 2 * with_join).mean()
+    accel = torch.diff(pred[..., key], n=2, dim=1) - torch.diff(x0[..., key], n=2, dim=1)
+    return error + 2.0 * velocity_loss + 1.0 * (accel**2).mean()
+
+
+def learning_rate(step: int, steps: int, peak: float) -> float:
+    """Linear warm-up over a tenth of the run (at most 200 steps), then a cosine down to 0."""
+    warmup = max(1, min(200, steps // 10))  # a short run must still reach its rate
+    warm = min(1.0, (step + 1) / warmup)
+    return peak * warm * 0.5 * (1 + math.cos(math.pi * step / steps))
+
+
+def optimise(
+    net: torch.nn.Module, state: TrainingState, batch: dict, rng: torch.Generator, lr: float
+) -> torch.Tensor:
+    """One optimiser step of `state` on `batch`; returns the loss (detached). `net` is the
+    model, or the model wrapped in DistributedDataParallel, which averages the gradients."""
+    state.model.train()
+    for group in state.optimizer.param_groups:
+        group["lr"] = lr
+    loss = loss_fn(net, batch, rng)
+    state.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(state.model.parameters(), 1.0)
+    state.optimizer.step()
+    state.step += 1
+    return loss.detach()
+
+
+def validate(model: MotionDenoiser, held: dict) -> float:
+    """The loss on the held-out batch, with the same noise every time so that runs compare."""
+    model.eval()
+    with torch.no_grad():
+        rng = torch.Generator(device=held["x0"].device).manual_seed(0)
+        return float(loss_fn(model, held, rng))
+
+
+def _start_distributed() -> tuple[int, int]:
+    """(rank, world size) of this process; under `torchrun` it joins the process group."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1:
+        return 0, world_size
+    torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.distributed.get_rank(), world_size
+
+
+def train(
+    data: str | os.PathLike,
+    out: str | os.PathLike,
+    steps: int = 20000,
+    batch_size: int = 64,
+    lr: float = 3e-4,
+    seed: int = 0,
+    resume: bool = False,
+    config: Config | None = None,
+    val_every: int = 500,
+    progress: bool = True,
+    device: str | torch.device | None = None,
+) -> Path:
+    """Train, save a safetensors checkpoint (and `.train.pt` to resume); returns its path."""
+    out = checkpointing.check_output(out)
+    rank, world_size = _start_distributed()
+    device = pick_device(device)
+    torch.manual_seed(seed + rank)  # the model's initial weights come from it
+    config = config or Config()
+    clips = load_clips(data)
+    train_index, test_index = split(clips)
+    mean, std = normalisation(clips, train_index)
+    model = MotionDenoiser(config).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    state = TrainingState(model, optimizer, mean, std)
+    if resume:
+        checkpointing.resume(state, out, device)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world_size > 1 else model
+    # A resumed run draws new windows and noise, not those of the steps it already took.
+    seeds = (seed + 1000 * rank + state.step, seed + rank + state.step)
+    windows = Windows(clips, train_index, config, state.mean, state.std, seeds[0])
+    held = Windows(clips, test_index, config, state.mean, state.std, seed=12345).batch(256, device)
+    rng = torch.Generator(device=device).manual_seed(seeds[1])
+    run = dict(data=str(data), seed=seed, batch_size=batch_size, lr=lr, device=str(device))
+    run["world_size"] = world_size  # processes, each with a batch of `batch_size`
+    started = time.time()
+    bar = tqdm(total=steps, initial=state.step, desc="train", disable=not progress or rank != 0)
+    while state.step < steps:
+        batch = windows.batch(batch_size, device)
+        loss = optimise(net, state, batch, rng, learning_rate(state.step, steps, lr))
+        bar.update(1)
+        if state.step % val_every == 0 or state.step == steps:
+            # Only here is the loss read back (on a GPU, reading it waits for the step).
+            loss, val = float(loss), validate(model, held)
+            seconds = round(time.time() - started, 1)
+            row = {"step": state.step, "train_loss": loss, "val_loss": val, "seconds": seconds}
+            state.history.append(row)
+            bar.set_postfix(loss=f"{loss:.3f}", val=f"{val:.3f}")
+            if rank == 0:  # one writer; under DDP every rank holds the same weights
+                checkpointing.save(state, out, run)
+    bar.close()
+    if world_size > 1:
+        torch.distributed.destroy_process_group()
+    return out
