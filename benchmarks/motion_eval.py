@@ -19,16 +19,11 @@ from vasa_core import schema
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
+from vasa_core.eval.articulation import articulation
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.controls import Controls
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.settings import Sampling
-
-
-def bilabial_closed(motion, phonemes, fps) -> tuple[int, int]:
-    centres = [(a + b) / 2 for s, a, b in phonemes if visemes.kind(s) == "bilabial"]
-    frames = [min(int(c * fps), len(motion) - 1) for c in centres]
-    return sum(motion[f, schema.index("jaw_open")] < 0.1 for f in frames), len(frames)
 
 
 def join_jump(motion, window: int) -> float:
@@ -55,7 +50,6 @@ def evaluate(
         return generator.generate(features, controls, seed, sampling)
 
     rows = {"truth": [], "model": [], "baseline": []}
-    closed = {"truth": [0, 0], "model": [0, 0], "baseline": [0, 0]}
     extra = {}
     example = None
     stride = generator.window - min(sampling.overlap, generator.window // 2)
@@ -70,9 +64,6 @@ def evaluate(
             example = (clip, features, motions)
         for name, motion in motions.items():
             rows[name].append(_articulation(motion, clip, features))
-            got, total = bilabial_closed(motion, clip.info["phonemes"], features.fps)
-            closed[name][0] += got
-            closed[name][1] += total
         figures = _control_figures(sample, features, clip.controls, motions["model"], stride)
         figures["seed_sync_diff"] = abs(
             figures.pop("other_seed_sync") - rows["model"][-1]["lip_sync_correlation"]
@@ -82,10 +73,14 @@ def evaluate(
     report = {}
     for name, values in rows.items():
         report[name] = {k: round(float(np.nanmean([v[k] for v in values])), 3) for k in values[0]}
-        report[name]["abs_av_offset"] = round(
-            float(np.mean([abs(v["av_offset_frames"]) for v in values])), 2
+        for key in ("av_offset_frames", "offset_frames"):
+            report[name][f"abs_{key}"] = round(float(np.mean([abs(v[key]) for v in values])), 2)
+        # Pooled over clips, each p/b/m centre counting once.
+        count = np.array([v["bilabials"] for v in values])
+        share = np.nan_to_num([v["bilabial_closed"] for v in values])
+        report[name]["bilabial_closed"] = round(
+            float((count * share).sum() / max(count.sum(), 1)), 3
         )
-        report[name]["bilabial_closed"] = round(closed[name][0] / max(closed[name][1], 1), 3)
     report["controls"] = {k: round(float(np.nanmean(v)), 3) for k, v in extra.items()}
     report["clips"] = clips
     report["training"] = generator.training.get("steps")
@@ -95,13 +90,11 @@ def evaluate(
 
 
 def _articulation(motion, clip, features) -> dict:
-    """The motion's lip-sync summary, and how its mouth follows the corpus's own over speech
-    (the loudness correlation also rewards a mouth that just follows loudness)."""
+    """The motion's summary figures, and its articulation at the clip's phoneme times (the
+    loudness correlation also rewards a mouth that just follows loudness)."""
     row = metrics.summary(motion, features)
-    mouth = metrics.mouth_opening(motion)[features.speech]
-    truth = metrics.mouth_opening(clip.motion)[features.speech]
-    row["mouth_vs_truth"] = float(np.corrcoef(mouth, truth)[0, 1]) if mouth.std() > 1e-9 else 0.0
-    return row
+    opening = metrics.mouth_opening(motion)
+    return row | articulation(opening, clip.info["phonemes"], features.fps)
 
 
 def _control_figures(sample, features, controls, model, stride: int) -> dict:

@@ -1,0 +1,124 @@
+"""Lip-sync judged by articulation at known phoneme times, not by loudness.
+
+A mouth that only follows loudness scores highest on the mouth-loudness correlation while
+closing for few p, b and m; so, given the phonemes of the audio and their times (from the
+synthesiser, `vasa tts --phonemes`, or a festival segment file), we ask what a viewer sees:
+- `bilabial_closed`: the share of p/b/m centres where the lips are closed;
+- `bilabial_vs_open`: the mouth opening at p/b/m centres over that at open vowels
+  (0: shut at every closure; 1: no difference, the mouth ignores the consonants);
+- `rule_correlation`: correlation with the mouth the corpus's viseme rules make from the
+  same phonemes (`data.visemes`), over speech;
+- `offset_frames`: the lag (> 0: the mouth trails) at which that correlation peaks.
+They take a mouth-opening series (face widths, `metrics.mouth_opening`), so they work the
+same on generated motion and on motion read back from a video through Face Mesh.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from vasa_core import schema
+from vasa_core.data import visemes
+from vasa_core.errors import VasaError
+from vasa_core.eval.metrics import mouth_opening
+
+Phonemes = list[tuple[str, float, float]]
+# Lips count as closed below this inner-lip gap: about 2.5 px of the face in a 512 px frame,
+# an eighth of a typical open vowel's gap (~0.09 face widths in the corpus).
+CLOSED_GAP = 0.012
+MAX_LAG = 5
+
+
+def centre_frames(phonemes: Phonemes, fps: float, frames: int, kind: str) -> list[list[int]]:
+    """For each phoneme of `kind` ("bilabial", or an openness such as "open"), the video
+    frames that show its centre: the frame holding the centre and, where the phoneme spans
+    them, its neighbours (a 25 fps frame is 40 ms, about half a consonant)."""
+    out = []
+    for symbol, start, end in phonemes:
+        if kind not in (visemes.kind(symbol), visemes.openness(symbol)):
+            continue
+        centre = int((start + end) / 2 * fps)
+        near = [f for f in (centre - 1, centre, centre + 1) if start * fps - 1 < f < end * fps]
+        near = [f for f in near or [centre] if 0 <= f < frames]
+        if near:
+            out.append(near)
+    return out
+
+
+def rule_opening(phonemes: Phonemes, fps: float, frames: int) -> np.ndarray:
+    """The mouth opening [frames] the corpus's viseme rules give these phonemes."""
+    motion = schema.neutral(frames)
+    times = (np.arange(frames) + 0.5) / fps
+    track = visemes.mouth_track(phonemes, times)
+    for column, name in enumerate(schema.MOUTH):
+        motion[:, schema.index(name)] = track[:, column]
+    return mouth_opening(motion)
+
+
+def articulation(
+    opening: np.ndarray, phonemes: Phonemes, fps: float, valid: np.ndarray | None = None
+) -> dict:
+    """The four articulation figures of a mouth-opening series [T] (see the module doc)."""
+    frames = len(opening)
+    face = np.ones(frames, bool) if valid is None else np.asarray(valid, bool)[:frames]
+    bilabials = [f for f in centre_frames(phonemes, fps, frames, "bilabial") if face[f].all()]
+    vowels = [f for f in centre_frames(phonemes, fps, frames, "open") if face[f].all()]
+    at_bilabials = np.array([opening[f].min() for f in bilabials])
+    at_vowels = np.array([opening[f].max() for f in vowels])
+    out = {
+        "bilabials": len(bilabials),
+        "open_vowels": len(vowels),
+        "bilabial_closed": float(np.mean(at_bilabials < CLOSED_GAP)) if len(bilabials) else np.nan,
+        "bilabial_vs_open": (
+            float(at_bilabials.mean() / at_vowels.mean())
+            if len(bilabials) and len(vowels) and at_vowels.mean() > 0
+            else np.nan
+        ),
+    }
+    return out | _rule_agreement(opening, rule_opening(phonemes, fps, frames), phonemes, fps, face)
+
+
+def _rule_agreement(opening, rule, phonemes: Phonemes, fps: float, face) -> dict:
+    """Correlation with the rule mouth over speech, and the lag where it peaks."""
+    times = (np.arange(len(opening)) + 0.5) / fps
+    speech = np.zeros(len(opening), bool)
+    for symbol, start, end in phonemes:
+        if visemes.kind(symbol) != "silence":
+            speech |= (times >= start) & (times < end)
+    used = speech & face
+    if used.sum() < 10 or opening[used].std() < 1e-9:
+        return {"rule_correlation": np.nan, "offset_frames": 0}
+    scores = {}
+    for lag in range(-MAX_LAG, MAX_LAG + 1):
+        moved = np.roll(opening, -lag)  # moved[t] = opening[t + lag]: the mouth `lag` later
+        ok = (
+            used
+            & (np.arange(len(opening)) + lag >= 0)
+            & (np.arange(len(opening)) + lag < len(opening))
+        )
+        scores[lag] = float(np.corrcoef(moved[ok], rule[ok])[0, 1]) if ok.sum() > 2 else -np.inf
+    return {
+        "rule_correlation": scores[0],
+        "offset_frames": max(scores, key=scores.get),
+    }
+
+
+def read_phonemes(path: str | os.PathLike) -> Phonemes:
+    """Timed phonemes from `vasa tts --phonemes` JSON ([{symbol, start, end}, ...])."""
+    path = Path(path)
+    if not path.is_file():
+        raise VasaError(f"{path}: no such phoneme file")
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        phonemes = [(str(r["symbol"]), float(r["start"]), float(r["end"])) for r in rows]
+    except (ValueError, KeyError, TypeError):
+        raise VasaError(
+            f"{path}: not a phoneme file (expected the JSON of vasa tts --phonemes)"
+        ) from None
+    if not phonemes or any(not (0 <= a <= b) for _, a, b in phonemes):
+        raise VasaError(f"{path}: phoneme times must be 0 <= start <= end, and there must be some")
+    return phonemes
