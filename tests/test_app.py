@@ -1,14 +1,26 @@
-"""The app, launched for real on a local port and driven through gradio_client."""
+"""The app (`vasa_core.app`, started by app.py), launched for real on a local port and driven
+through gradio_client, its handlers called directly, and `python app.py` run as a user would."""
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 
+import gradio as gr
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 gradio_client = pytest.importorskip("gradio_client")
 
-import app as vasa_app  # noqa: E402
+import app as vasa_app  # noqa: E402  (the entry point: what `make demo` runs)
+from vasa_core import examples, schema  # noqa: E402
+from vasa_core.app import edit, generate, shared  # noqa: E402
+from vasa_core.app import reenact as reenact_tab  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -18,8 +30,12 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def client():
-    demo = vasa_app.build_app()
+def demo():
+    return vasa_app.build_app()
+
+
+@pytest.fixture(scope="module")
+def client(demo):
     port = free_port()
     demo.queue().launch(
         server_name="127.0.0.1",
@@ -32,9 +48,14 @@ def client():
     demo.close()
 
 
+def work_is_empty() -> bool:
+    """No request left its folder behind."""
+    return not any(shared.WORK.iterdir())
+
+
 def test_analyze_an_example_through_the_api(client, tmp_path):
     path = tmp_path / "grace.png"
-    Image.fromarray(vasa_app.examples.load("grace_hopper")).save(path)
+    Image.fromarray(examples.load("grace_hopper")).save(path)
     result = client.predict(gradio_client.handle_file(str(path)), api_name="/run_analyze")
     overlay, numbers = result[0], result[1]
     assert Image.open(overlay).size[0] >= 512
@@ -42,7 +63,7 @@ def test_analyze_an_example_through_the_api(client, tmp_path):
     assert numbers["dynamics"]["jaw_open"] < 0.15
     assert Image.open(result[2]).size == (512, 512)  # the portrait, rendered for the Edit tab
     sliders = result[3:]  # the session state is not part of the API's answer
-    assert len(sliders) == vasa_app.schema.DIM
+    assert len(sliders) == schema.DIM
     assert sliders[0]["value"] == pytest.approx(numbers["pose"]["yaw"], abs=1e-3)
 
 
@@ -58,13 +79,13 @@ def test_no_face_is_a_visible_error_not_a_crash(client, tmp_path):
 def test_edit_sliders_re_render_the_portrait(latents):
     face = latents["drawn"]
     motion = face.motion.copy()
-    rest = vasa_app.run_motion(face, *motion)
-    motion[vasa_app.schema.index("jaw_open")] = 1.0
-    open_mouth = vasa_app.run_motion(face, *motion)
+    rest = edit.run_motion(face, *motion)
+    motion[schema.index("jaw_open")] = 1.0
+    open_mouth = edit.run_motion(face, *motion)
     assert rest.shape == open_mouth.shape == (512, 512, 3)
     changed = np.abs(rest.astype(int) - open_mouth).max(axis=2) > 30
     ys, xs = np.nonzero(changed)
-    mouth = vasa_app._renderer(face).landmarks(motion[None])[0][[13, 14]].mean(axis=0)
+    mouth = shared.renderer(face).landmarks(motion[None])[0][[13, 14]].mean(axis=0)
     assert changed.sum() > 200  # the mouth opened...
     assert np.hypot(xs.mean() - mouth[0], ys.mean() - mouth[1]) < 60  # ...around the mouth
 
@@ -76,10 +97,10 @@ def test_test_video_renders_an_mp4_and_its_folder_goes_afterwards(latents):
         def tqdm(self, iterable, **_):
             return iterable
 
-    answers = vasa_app.run_test_video(latents["drawn"], progress=NoProgress())
+    answers = edit.run_test_video(latents["drawn"], progress=NoProgress())
     frames, fps = read_video(next(answers))
     assert frames.shape == (100, 512, 512, 3) and fps == 25
-    assert list(answers) == [] and not any(vasa_app._WORK.iterdir())
+    assert list(answers) == [] and work_is_empty()
 
 
 GENERATE = dict(
@@ -103,7 +124,7 @@ GENERATE = dict(
 def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
     from vasa_core.media import read_video
 
-    answers = vasa_app.run_generate(latents["drawn"], *GENERATE.values())
+    answers = generate.run_generate(latents["drawn"], *GENERATE.values())
     seen = []
     for preview, status, video, figure in answers:
         seen.append((preview is not None, video is not None, figure is not None, status))
@@ -112,14 +133,14 @@ def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
     assert seen[-1][:3] == (True, True, True) and seen[-1][3].startswith("done")
     assert any(p and not v for p, v, _, _ in seen)  # a preview came before the video
     assert fps == 25 and len(frames) > 15 and frames.shape[1:] == (256, 256, 3)
-    assert not any(vasa_app._WORK.iterdir())  # the request's folder is gone
+    assert work_is_empty()  # the request's folder is gone
 
 
 def generate_error(face, **changes) -> str:
     with pytest.raises(Exception) as caught:
-        list(vasa_app.run_generate(face, *{**GENERATE, **changes}.values()))
+        list(generate.run_generate(face, *{**GENERATE, **changes}.values()))
     assert type(caught.value).__name__ == "Error"  # gr.Error: shown in the page
-    assert not any(vasa_app._WORK.iterdir())  # nothing left behind
+    assert work_is_empty()  # nothing left behind
     return str(caught.value)
 
 
@@ -142,7 +163,7 @@ def test_bad_generate_requests_are_shown_as_messages(latents, tmp_path):
 
 def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
     path = tmp_path / "drawn.png"
-    Image.fromarray(vasa_app.examples.load("drawn")).save(path)
+    Image.fromarray(examples.load("drawn")).save(path)
     job = client.submit(
         gradio_client.handle_file(str(path)), *GENERATE.values(), api_name="/run_generate"
     )
@@ -154,35 +175,128 @@ def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
     frames, fps = read_video(video)
     assert fps == 25 and len(frames) > 15
     assert len(job.outputs()) > 2  # intermediate previews were streamed
-    assert not any(vasa_app._WORK.iterdir())
+    assert work_is_empty()
 
 
 def test_reenact_drives_the_portrait_with_a_video(latents, tmp_path):
     from vasa_core.media import read_video, write_video
 
     motion = np.tile(latents["drawn"].motion, (20, 1))
-    motion[:, vasa_app.schema.index("jaw_open")] = np.linspace(0, 1, 20)
+    motion[:, schema.index("jaw_open")] = np.linspace(0, 1, 20)
     driver = write_video(
-        tmp_path / "driver.mp4", vasa_app._renderer(latents["drawn"]).stream(motion), fps=25
+        tmp_path / "driver.mp4", shared.renderer(latents["drawn"]).stream(motion), fps=25
     )
     statuses = []
-    for _, status, video in vasa_app.run_reenact(latents["grace_hopper"], str(driver), "256"):
+    for _, status, video in reenact_tab.run_reenact(latents["grace_hopper"], str(driver), "256"):
         statuses.append(status)
         if video is not None:
             frames, fps = read_video(video)
     assert statuses[-1].startswith("done") and frames.shape == (20, 256, 256, 3) and fps == 25
     with pytest.raises(Exception, match="upload or record a video"):
-        list(vasa_app.run_reenact(latents["grace_hopper"], None, "256"))
-    assert not any(vasa_app._WORK.iterdir())
+        list(reenact_tab.run_reenact(latents["grace_hopper"], None, "256"))
+    assert work_is_empty()
 
 
 def test_edit_through_the_api_re_renders_the_portrait(client, tmp_path):
     path = tmp_path / "drawn.png"
-    Image.fromarray(vasa_app.examples.load("drawn")).save(path)
-    values = [float(v) for v in vasa_app.schema.neutral()]
+    Image.fromarray(examples.load("drawn")).save(path)
+    values = [float(v) for v in schema.neutral()]
     rest = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/run_motion")
-    values[vasa_app.schema.index("jaw_open")] = 1.0
+    values[schema.index("jaw_open")] = 1.0
     opened = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/run_motion")
     a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=int) for p in (rest, opened))
     assert a.shape == b.shape == (512, 512, 3)
     assert (np.abs(a - b).max(axis=2) > 30).sum() > 200  # the mouth opened
+
+
+def blocks(demo, kind) -> list:
+    return [b for b in demo.blocks.values() if isinstance(b, kind)]
+
+
+def test_generate_sliders_span_the_knob_table(demo):
+    by_label = {s.label: s for s in blocks(demo, gr.Slider)}
+    for name, label in generate.SLIDERS.items():
+        k, slider = schema.knob(name), by_label[label]
+        assert (slider.minimum, slider.maximum, slider.value, slider.step) == (
+            k.low,
+            k.high,
+            k.default,
+            k.step,
+        ), name
+    assert len(by_label) == len(generate.SLIDERS) + schema.DIM  # and Edit's, one a channel
+
+
+def test_the_page_says_which_device_computes(demo):
+    (line,) = [b for b in blocks(demo, gr.Markdown) if b.elem_id == "device"]
+    assert f"**{shared.device().type}**" in line.value and "VASA_DEVICE" in line.value
+
+
+def test_every_stage_computes_on_the_apps_device(latents):
+    assert shared.renderer(latents["drawn"]).device == shared.device()
+
+
+@pytest.mark.parametrize(
+    "changes, named",
+    [
+        (dict(gaze_yaw=90), "gaze_yaw = 90.0 is outside -30..30"),
+        (dict(gaze_pitch=-21), "gaze_pitch"),
+        (dict(distance=3), "distance"),
+        (dict(intensity="lots"), "intensity = 'lots' is not a number"),
+        (dict(head_motion=None), "motion"),
+        (dict(guidance=-1), "audio_guidance"),
+        (dict(steps=500), "steps"),
+        (dict(steps=2.5), "whole number"),
+        (dict(fps=1000), "fps"),
+        (dict(seed=float("nan")), "seed"),
+        (dict(size="huge"), "output size"),
+        (dict(emotion="bored"), "unknown emotion"),
+    ],
+)
+def test_out_of_range_values_reach_the_handler_as_a_message(latents, changes, named):
+    assert named in generate_error(latents["drawn"], **changes)
+
+
+def test_out_of_range_edit_values_are_a_message(latents):
+    values = list(latents["drawn"].motion)
+    values[schema.index("jaw_open")] = 2.0
+    with pytest.raises(gr.Error, match="jaw_open = 2.0 is outside 0..1"):
+        edit.run_motion(latents["drawn"], *values)
+    with pytest.raises(gr.Error, match="slider values"):
+        edit.run_motion(latents["drawn"], *values[:3])
+
+
+def test_out_of_range_through_the_api_is_a_message_not_a_crash(client, tmp_path):
+    path = tmp_path / "drawn.png"
+    Image.fromarray(examples.load("drawn")).save(path)
+    values = {**GENERATE, "gaze_yaw": 90}
+    with pytest.raises(Exception, match="90"):
+        client.predict(
+            gradio_client.handle_file(str(path)), *values.values(), api_name="/run_generate"
+        )
+    assert work_is_empty()
+
+
+def start_app(device: str) -> subprocess.CompletedProcess:
+    """`python app.py` as a user starts it, with VASA_DEVICE set."""
+    env = {**os.environ, "VASA_DEVICE": device, "VASA_PORT": str(free_port())}
+    return subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=90,  # it stops before loading anything; a started server would run on
+    )
+
+
+@pytest.mark.parametrize("device", ["cuda", "gpu"])
+def test_a_device_it_cannot_use_stops_the_app_with_one_line(device):
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU, so VASA_DEVICE=cuda starts the app")
+    answer = start_app(device)
+    assert answer.returncode != 0
+    said = answer.stderr.strip().splitlines()
+    assert len(said) == 1 and "Traceback" not in answer.stderr, answer.stderr
+    assert said[0].startswith("vasa-kit app: VASA_DEVICE") and device in said[0]
+    assert "open http" not in answer.stdout  # it never got as far as starting

@@ -1,0 +1,188 @@
+"""The Generate tab: the portrait says a text (espeak-ng, any voice) or a recording, steered
+by every control; frames show live while the rest is made, then the video and its motion
+curves.
+
+Every slider's range, default and step come from the knob table (`vasa_core.schema.KNOBS`),
+the same table the CLI, `Controls` and `Sampling` check against, so the page cannot offer
+what the generator would refuse. Values from the page are checked again in `run_generate`:
+an API call is not held to a slider's range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from vasa_core import schema
+from vasa_core.app.shared import (
+    MAX_SECONDS,
+    SIZES,
+    analysed,
+    knob_value,
+    live,
+    pipeline,
+    request_folder,
+    shown_errors,
+    size_choice,
+)
+from vasa_core.errors import VasaError
+from vasa_core.motion.controls import EMOTIONS, Controls
+from vasa_core.settings import Sampling
+from vasa_core.viz import plot_clip
+
+VOICES = ["en-us", "en", "en-us+f3", "en+m3", "de", "fr", "es", "it", "pt", "hi", "cmn"]
+
+# Knob name -> the slider's label. The order is run_generate's argument order.
+SLIDERS = {
+    "intensity": "Emotion intensity",
+    "gaze_yaw": "Gaze left-right (deg)",
+    "gaze_pitch": "Gaze up-down (deg)",
+    "distance": "Head distance (>1: closer)",
+    "motion": "Head motion (0: still)",
+    "audio_guidance": "Audio guidance",
+    "steps": "Sampling steps",
+    "fps": "Frames per second",
+}
+
+
+def knob_slider(name: str) -> gr.Slider:
+    """A slider spanning knob `name`: its range, default and step from the table."""
+    k = schema.knob(name)
+    return gr.Slider(k.low, k.high, value=k.default, step=k.step, label=SLIDERS[name])
+
+
+def generate_tab(portrait: gr.Image) -> None:
+    """Lay out the Generate tab and wire its button (inside a `gr.Tab`)."""
+    with gr.Row():
+        with gr.Column():
+            text = gr.Textbox(
+                label="Text to say", value="Hello! I am a talking face.", elem_id="generate-text"
+            )
+            recording = gr.Audio(
+                label="...or a voice recording (used when the text is empty)",
+                type="filepath",
+                sources=["upload", "microphone"],
+            )
+            voice = gr.Dropdown(
+                VOICES,
+                value="en-us",
+                allow_custom_value=True,
+                label="Voice for the text (espeak-ng name, e.g. fr, de+f3)",
+            )
+            with gr.Accordion("Controls", open=True):
+                with gr.Row():
+                    emotion = gr.Dropdown(list(EMOTIONS), value="neutral", label="Emotion")
+                    intensity = knob_slider("intensity")
+                with gr.Row():
+                    gaze = [knob_slider("gaze_yaw"), knob_slider("gaze_pitch")]
+                with gr.Row():
+                    head = [knob_slider("distance"), knob_slider("motion")]
+            with gr.Accordion("Sampling and output", open=False):
+                with gr.Row():
+                    sampling = [knob_slider("audio_guidance"), knob_slider("steps")]
+                    seed = gr.Number(value=0, precision=0, label="Seed")
+                with gr.Row():
+                    size = gr.Radio(SIZES, value="512", label="Output size")
+                    fps = knob_slider("fps")
+            button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+        with gr.Column():
+            preview = gr.Image(label="Live preview", height=320, elem_id="preview")
+            status = gr.Markdown(elem_id="status")
+            talking = gr.Video(label="Talking face", elem_id="talking-video", height=420)
+            curves = gr.Plot(label="Generated motion curves")
+    inputs = [portrait, text, recording, voice, emotion, intensity, *gaze, *head]
+    button.click(
+        run_generate,
+        [*inputs, *sampling, seed, size, fps],
+        [preview, status, talking, curves],
+    )
+
+
+def _options(emotion: str, v: dict[str, float], seed, size: str) -> dict:
+    """`Pipeline.generate`'s settings from the page's values (`v`: the knobs, checked):
+    controls, sampling, seed, size and fps, each refused here, before anything is made."""
+    if not v["steps"].is_integer():
+        raise VasaError(f"steps = {v['steps']:g} must be a whole number")
+    head = {name: v[name] for name in ("gaze_yaw", "gaze_pitch", "distance", "motion")}
+    strength = v["intensity"] if emotion != "neutral" else 0.0  # neutral has no strength
+    return {
+        "controls": Controls(emotion=emotion, intensity=strength, **head),
+        "sampling": Sampling(steps=int(v["steps"]), audio_guidance=v["audio_guidance"]),
+        "seed": _seed(seed),
+        "size": size_choice(size),
+        "fps": v["fps"],
+    }
+
+
+def _seed(seed) -> int:
+    """The seed as an int: the page's box sends one, an API call may send 1.5, None or text."""
+    try:
+        number = float(seed)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not number.is_integer():  # False for nan and inf too
+        raise VasaError(f"seed = {seed!r} must be a whole number")
+    return int(number)
+
+
+def run_generate(
+    image,
+    text,
+    recording,
+    voice,
+    emotion,
+    intensity,
+    gaze_yaw,
+    gaze_pitch,
+    distance,
+    head_motion,
+    guidance,
+    steps,
+    seed,
+    size,
+    fps,
+) -> Iterator[tuple]:
+    """Generate tab: the portrait says the text (or the recording), frames shown live.
+
+    Yields (preview, status, video, motion-curves figure)."""
+    from vasa_core.audio import RATE, load_audio
+    from vasa_core.pipeline import speak
+
+    text = (text or "").strip()
+    if not text and recording is None:
+        raise gr.Error("type something to say, or record or upload a voice")
+    with shown_errors(), request_folder() as folder:
+        # By knob name (SLIDERS lists them in this order), each checked on its knob.
+        values = (intensity, gaze_yaw, gaze_pitch, distance, head_motion, guidance, steps, fps)
+        v = {name: knob_value(name, value) for name, value in zip(SLIDERS, values, strict=True)}
+        options, fps = _options(emotion, v, seed, size), v["fps"]
+        latents = analysed(image)
+        yield None, "speaking..." if text else "reading the recording...", None, None
+        phonemes = []
+        if text:
+            spoken = speak(text, voice, folder)
+            sound, phonemes = spoken.path, spoken.phonemes
+        else:
+            sound = Path(recording)
+        samples = load_audio(sound, max_seconds=MAX_SECONDS)
+
+        def work(on_frame):
+            out = folder / "talking.mp4"
+            return pipeline().generate(
+                latents, out, audio=sound, max_seconds=MAX_SECONDS, on_frame=on_frame, **options
+            )
+
+        frames = round(len(samples) / RATE * fps)
+        for preview, status, video, motion in live(work, f"of {frames}"):
+            figure = _curves(samples, RATE, phonemes, motion, fps)
+            yield preview, status, video, figure
+
+
+def _curves(samples: np.ndarray, rate: int, phonemes, motion: np.ndarray | None, fps: float):
+    """The finished clip's motion curves under its audio (None while it is still made)."""
+    if motion is None:
+        return None
+    return plot_clip(samples, rate, phonemes, motion, fps, "generated motion")

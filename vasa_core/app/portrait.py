@@ -1,0 +1,99 @@
+"""The portrait header above the tabs: the title, the consent note, the device line, the
+portrait input with its examples, and beside it the Face Mesh fit and the face latents.
+
+A portrait is analysed as soon as it arrives (`run_analyze`); the answer also fills the
+Edit tab (its rendering and one slider value per motion channel), which is why
+`run_analyze` returns those too and `page.build_app` wires it to both.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+import numpy as np
+
+from vasa_core import examples, schema
+from vasa_core.app.shared import analysed, device_line, renderer, shown_errors
+from vasa_core.face import FaceLatents, rig
+from vasa_core.viz import draw_face
+
+CONSENT = (
+    "Use portraits of yourself or of people who agreed. Talking-face synthesis can be "
+    "misused to impersonate people; every video made here carries a visible *AI-generated* "
+    "mark and a metadata tag."
+)
+
+
+@dataclass
+class Header:
+    """The header's components that handlers read or fill."""
+
+    portrait: gr.Image
+    overlay: gr.Image
+    numbers: gr.JSON
+
+
+def header() -> Header:
+    """Lay out the header (inside the page's `gr.Blocks`)."""
+    gr.Markdown("# vasa-kit\nAudio-driven talking faces, in the style of VASA-1, to learn from.")
+    gr.Markdown(f"*{CONSENT}*")
+    gr.Markdown(device_line(), elem_id="device")
+    with gr.Row():
+        with gr.Column():
+            portrait = gr.Image(
+                label="Portrait (photo, painting or drawing)",
+                sources=["upload", "webcam", "clipboard"],
+                type="numpy",
+                elem_id="portrait",
+                height=360,
+            )
+            folder = _write_examples()
+            gr.Examples(
+                [[str(folder / f"{n}.png")] for n in examples.NAMES],
+                inputs=[portrait],
+                label="Examples",
+                example_labels=list(examples.NAMES),
+                elem_id="examples",
+            )
+        with gr.Column():
+            overlay = gr.Image(
+                label="Face Mesh (green) and the rig's fit (magenta)",
+                height=360,
+                elem_id="overlay",
+            )
+            with gr.Accordion("Face latents (pose and dynamics)", open=False):
+                numbers = gr.JSON(label="Face latents", elem_id="latents-json")
+    return Header(portrait, overlay, numbers)
+
+
+def _write_examples() -> Path:
+    """The example portraits as files, since Gradio's examples are file paths."""
+    from PIL import Image
+
+    folder = Path(tempfile.gettempdir()) / "vasa-kit-examples"
+    folder.mkdir(exist_ok=True)
+    for name in examples.NAMES:
+        if not (folder / f"{name}.png").exists():
+            Image.fromarray(examples.load(name)).save(folder / f"{name}.png")
+    return folder
+
+
+def _explained(latents: FaceLatents, motion: np.ndarray) -> np.ndarray:
+    """The neutral template under a motion: what the rig itself accounts for."""
+    m = schema.check(motion)
+    return rig.decode(rig.load_rig().neutral, m[schema.POSE], m[schema.DYNAMICS], latents.anchor)
+
+
+def run_analyze(image: np.ndarray | None) -> tuple:
+    """The portrait's fit, its latents, and its rendering and slider values for Edit."""
+    if image is None:  # the portrait was cleared
+        return None, None, None, *[gr.update() for _ in schema.CHANNELS]
+    with shown_errors():
+        latents = analysed(image)
+    overlay = draw_face(latents.image, latents.landmarks, _explained(latents, latents.motion))
+    sliders = [gr.update(value=round(float(v), 3)) for v in latents.motion]
+    rendered = renderer(latents).render(latents.motion)[0]
+    return overlay, latents.summary(), rendered, *sliders
