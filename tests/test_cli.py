@@ -1,10 +1,12 @@
-"""`vasa analyze` and `vasa schema` as a user runs them, bad inputs included."""
+"""`vasa analyze` and `vasa schema` as a user runs them, bad inputs included; `--device`
+and the ranges of `vasa generate`'s controls, refused before any work."""
 
 import json
 import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tests.conftest import run_vasa
@@ -131,3 +133,69 @@ def test_schema_lists_every_channel():
 def test_usage_errors_exit_2_without_traceback():
     result = run_vasa("analyze")
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_the_device_choices_are_those_of_vasa_core_device():
+    from vasa_core.cli.common import DEVICES
+    from vasa_core.device import CHOICES
+
+    assert DEVICES == CHOICES  # the CLI writes them again so as not to import torch
+
+
+NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a CUDA GPU")
+
+
+@NO_CUDA
+@pytest.mark.parametrize(
+    "verb",
+    [
+        ["generate", "--image", "example:drawn", "--text", "Hi.", "--quiet"],
+        ["render", "--image", "example:drawn", "--motion", "talk.npz", "--quiet"],
+        ["reenact", "--image", "example:drawn", "--video", "driver.mp4", "--quiet"],
+        ["train", "--data", "corpus", "--quiet"],
+        ["bench", "--frames", "2"],
+    ],
+    ids=lambda verb: verb[0],
+)
+def test_cuda_on_a_machine_without_it_is_one_clear_line(verb, tmp_path):
+    out = ["--out", str(tmp_path / "out.mp4")] if verb[0] != "bench" else []
+    result = run_vasa(*verb, *out, "--device", "cuda")
+    assert_one_line_error(result, "'cuda'", "no CUDA GPU")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unknown_device_is_a_usage_error():
+    result = run_vasa("bench", "--device", "tpu")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "option, value, phrase",
+    [
+        ("--distance", "3", "--distance 3 is outside 0.7..1.4"),
+        ("--gaze-yaw", "-90", "--gaze-yaw -90 is outside -30..30 deg"),
+        ("--intensity", "nan", "--intensity nan is outside 0..1"),
+        ("--guidance", "7", "--guidance 7 is outside 0..6"),
+        ("--steps", "0", "--steps 0 is outside 1..50"),
+        ("--fps", "120", "--fps 120 is outside 10..60"),
+    ],
+)
+def test_generate_refuses_a_value_out_of_range_before_any_work(option, value, phrase, tmp_path):
+    out = tmp_path / "x.mp4"
+    result = run_vasa(
+        "generate", "--image", "example:drawn", "--text", "Hi.", "--quiet", "--out", str(out),
+        option, value,
+    )  # fmt: skip
+    assert_one_line_error(result, phrase)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_generate_help_gives_the_ranges_and_defaults_of_the_knobs():
+    from vasa_core.schema import knob
+
+    result = run_vasa("generate", "--help")
+    assert result.returncode == 0
+    help_text = " ".join(result.stdout.split())  # argparse wraps lines
+    for name in ("distance", "audio_guidance", "steps"):
+        k = knob(name)
+        assert f"{k.low:g}..{k.high:g}" in help_text and f"default {k.default:g}" in help_text

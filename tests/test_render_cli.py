@@ -1,5 +1,6 @@
 """`vasa render` and `vasa bench` as a user runs them; videos that play, with sound."""
 
+import json
 import subprocess
 
 import imageio_ffmpeg
@@ -142,3 +143,11 @@ def test_bench_reports_speed_against_the_grid_sample_floor():
     (row,) = report["results"]
     assert row["size"] == 256 and row["fps"] > 0 and row["ratio_to_grid_sample"] > 1
     assert "256" in bench.table(report) and report["audio_features_x_real_time"] > 1
+
+
+def test_vasa_bench_on_a_chosen_device_measures_that_one_alone():
+    result = run_vasa("bench", "--frames", "2", "--device", "cpu", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {row["device"] for row in report["results"]} == {"cpu"}
+    assert {row["size"] for row in report["results"]} == {256, 512}

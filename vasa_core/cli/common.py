@@ -1,0 +1,108 @@
+"""What several verbs share: reading a portrait (a path or `example:NAME`), the options of
+a video they write (`--size`, `--no-mark`, `--quiet`), `--device`, and options whose
+default and range come from the table of knobs in `vasa_core.schema`.
+
+Nothing here imports torch or the face models at module level: `vasa --help` builds every
+verb's parser, and it should answer at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING
+
+from vasa_core.errors import VasaError
+from vasa_core.schema import Knob, knob
+
+if TYPE_CHECKING:  # only for the hints: importing torch here would slow down `vasa --help`
+    import numpy as np
+    import torch
+
+# What `add_parser` is called on; argparse keeps the type's name private.
+Verbs = argparse._SubParsersAction
+
+SIZES = ("256", "512", "full")
+# The same as `vasa_core.device.CHOICES` (a test checks it), written again because that
+# module imports torch, which the parser must not wait for.
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def read_portrait(spec: str) -> tuple[np.ndarray, str]:
+    """The portrait at a path, or `example:NAME` for a bundled one, and its name."""
+    from vasa_core import examples
+    from vasa_core.face.image import load_image
+
+    if spec.startswith(examples.PREFIX):
+        return examples.load(spec), spec
+    return load_image(spec), spec
+
+
+def add_size_option(verb: argparse.ArgumentParser, help: str | None = None) -> None:
+    verb.add_argument("--size", choices=list(SIZES), default="512", help=help)
+
+
+def add_output_options(verb: argparse.ArgumentParser) -> None:
+    """What every verb that makes a talking-face video shares."""
+    add_size_option(verb)
+    verb.add_argument(
+        "--no-mark",
+        action="store_true",
+        help="leave out the visible AI-generated mark (keep the consent)",
+    )
+    verb.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def output_size(args: argparse.Namespace) -> int | None:
+    """`--size` as the renderer takes it: pixels, or None for the whole portrait."""
+    return None if args.size == "full" else int(args.size)
+
+
+def add_device_option(verb: argparse.ArgumentParser, help: str | None = None) -> None:
+    verb.add_argument(
+        "--device",
+        choices=list(DEVICES),
+        default="auto",
+        help=help or "where to compute: auto (CUDA when there is one), cpu or cuda",
+    )
+
+
+def chosen_device(args: argparse.Namespace) -> torch.device:
+    """The torch device `--device` names; one clear error if it is not on this machine."""
+    from vasa_core.device import pick_device
+
+    return pick_device(args.device)
+
+
+def _range(k: Knob) -> str:
+    """`low..high unit`; a unit that only restates the range (`0-1`) is left out."""
+    unit = "" if k.unit == f"{k.low:g}-{k.high:g}" else f" {k.unit}"
+    return f"{k.low:g}..{k.high:g}{unit}"
+
+
+def add_knob_option(
+    verb: argparse.ArgumentParser, flag: str, name: str, kind: type = float
+) -> None:
+    """An option whose default and the range in its help are those of knob `name`; the
+    runner checks the value with `check_knob_options` before any work."""
+    k = knob(name)
+    verb.add_argument(
+        flag,
+        type=kind,
+        default=kind(k.default),
+        help=f"{k.doc} ({_range(k)}; default {k.default:g})",
+    )
+    # Remember which knob bounds which option, for the check.
+    knobs = verb.get_default("knob_options") or {}
+    verb.set_defaults(knob_options={**knobs, flag: name})
+
+
+def check_knob_options(args: argparse.Namespace) -> None:
+    """One clear error, naming the option as the user typed it, for the first value given
+    outside its knob's range."""
+    for flag, name in args.knob_options.items():
+        value = getattr(args, flag.lstrip("-").replace("-", "_"))
+        k = knob(name)
+        try:
+            k.check(value)  # the range test itself lives in one place, `Knob.check`
+        except VasaError:
+            raise VasaError(f"{flag} {value:g} is outside {_range(k)} ({k.doc})") from None
