@@ -74,6 +74,8 @@ def _wait_until_up(url: str, app: subprocess.Popen, log: Path) -> None:
 
 
 def test_generate_a_talking_face_in_chromium(tmp_path):
+    # Long on purpose: one user's whole journey through one app and one browser session
+    # (starting both costs more than the test itself), read top to bottom as the user goes.
     missing = _missing()
     if missing:
         reason = f"browser test needs {', '.join(missing)}: {INSTALL}"
