@@ -12,6 +12,7 @@ from PIL import Image
 from vasa_core import bench, schema
 from vasa_core.audio import compute_features, load_audio, tts
 from vasa_core.cli import main
+from vasa_core.data import visemes
 from vasa_core.media import write_video
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.render import Renderer
@@ -119,3 +120,31 @@ def test_bad_inputs_give_one_clear_line_and_no_plot(videos, capsys, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.mp4"]
     code, _, err = vasa_eval(capsys, videos["talk"], "--plot", tmp_path / "plot.jpg")
     assert code == 1 and ".png" in err
+
+
+def test_phoneme_times_show_which_mouth_articulates(videos, capsys, tmp_path, latents):
+    """With the sound's phonemes, a mouth driven by the viseme rules closes at p/b/m and the
+    loudness-driven one of `talk.mp4` does not; both are read back through Face Mesh."""
+    speech = tts.synthesize("Bob, pay me back, maybe by a map.", voice="en-us", rate=150)
+    sound, phonemes = tmp_path / "bob.wav", tmp_path / "bob.json"
+    tts.save_speech(speech, sound, phonemes)
+    frames = len(compute_features(load_audio(sound), fps=FPS).speech)
+    motion = np.tile(latents["drawn"].motion, (frames, 1))
+    track = visemes.mouth_track(speech.phonemes, (np.arange(frames) + 0.5) / FPS)
+    for column, name in enumerate(schema.MOUTH):
+        motion[:, schema.index(name)] = track[:, column]
+    rendered = Renderer(latents["drawn"], size=256).render(motion)
+    video = write_video(tmp_path / "bob.mp4", rendered, fps=FPS, audio=sound)
+    code, out, err = vasa_eval(capsys, video, "--phonemes", phonemes, "--json")
+    assert code == 0, err
+    ruled = json.loads(out)
+    code, out, err = vasa_eval(
+        capsys, videos["silent"], "--audio", sound, "--phonemes", phonemes, "--json"
+    )
+    loud = json.loads(out)
+    assert ruled["bilabials"] >= 6
+    assert ruled["bilabial_closed"] >= 0.8, ruled  # measured: 1.0 of 10, ratio 0.008, r 0.96
+    assert ruled["bilabial_vs_open"] < 0.25 and abs(ruled["phoneme_offset_frames"]) <= 1
+    assert ruled["rule_correlation"] > loud["rule_correlation"] + 0.2, (ruled, loud)
+    code, out, err = vasa_eval(capsys, video, "--phonemes", tmp_path / "bob.wav")
+    assert code == 1 and "not a phoneme file" in err and out == ""

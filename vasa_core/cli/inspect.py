@@ -131,14 +131,24 @@ def add_eval(verbs: Verbs) -> None:
     verb.add_argument(
         "--plot", metavar="P.png", help="also plot mouth vs loudness, pose, blinks, gaze"
     )
+    verb.add_argument(
+        "--phonemes",
+        metavar="P.json",
+        help="the sound's timed phonemes (vasa tts --phonemes): adds closures at p/b/m, "
+        "openness at vowels and the offset to them",
+    )
     verb.set_defaults(run=run_eval)
 
 
 def run_eval(args: argparse.Namespace) -> None:
+    from vasa_core.eval.articulation import read_phonemes
     from vasa_core.eval.video import check_plot_path, evaluate_video, save_plot
 
     plot = check_plot_path(args.plot) if args.plot else None  # before the work, not after
-    result = evaluate_video(args.video, audio=args.audio, announce=sys.stderr.isatty())
+    phonemes = read_phonemes(args.phonemes) if args.phonemes else None
+    result = evaluate_video(
+        args.video, audio=args.audio, announce=sys.stderr.isatty(), phonemes=phonemes
+    )
     if plot:
         save_plot(result, plot)
     if args.json:

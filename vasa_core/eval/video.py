@@ -32,6 +32,7 @@ from vasa_core.audio import RATE, AudioFeatures, compute_features, load_audio
 from vasa_core.audio.features import SILENCE_DB
 from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
+from vasa_core.eval.articulation import articulation
 from vasa_core.files import check_input, check_output
 
 MAX_LAG = 5  # frames searched either side for the audio-visual offset
@@ -49,6 +50,14 @@ UNITS = {
     "gaze_yaw": "degrees, mean, relative to the head (> 0: towards the viewer's right)",
     "gaze_pitch": "degrees, mean, relative to the head (> 0: up)",
     "gaze_std": "degrees (mean over yaw and pitch)",
+}
+# Measured only when the phonemes of the sound and their times are given.
+ARTICULATION_UNITS = {
+    "bilabials": "p/b/m centres measured",
+    "bilabial_closed": "share of p/b/m centres with the lips closed, 0..1",
+    "bilabial_vs_open": "mouth opening at p/b/m over that at open vowels (0: shut)",
+    "rule_correlation": "Pearson r with the viseme rules' mouth for the phonemes",
+    "phoneme_offset_frames": "frames, > 0: the mouth trails the phonemes",
 }
 
 
@@ -87,7 +96,7 @@ class VideoEvaluation:
             "faceless_frames": int((~self.valid).sum()),
             "speech_frames": int((self.features.speech & self.valid).sum()),
             **{key: clean(value) for key, value in self.figures.items()},
-            "units": UNITS,
+            "units": UNITS | {k: v for k, v in ARTICULATION_UNITS.items() if k in self.figures},
             "notes": self.notes,
         }
 
@@ -114,6 +123,17 @@ class VideoEvaluation:
              "mean, relative to the head"),
             ("", "gaze spread", number("gaze_std", ".1f", "°"), "std, mean over yaw and pitch"),
         ]  # fmt: skip
+        if "bilabial_closed" in d:
+            rows += [
+                ("phonemes", "p/b/m with the lips closed", number("bilabial_closed", ".0%"),
+                 f"of {d['bilabials']} centres; people: all"),
+                ("", "opening at p/b/m / open vowels", number("bilabial_vs_open", ".2f"),
+                 "0 = shut at every closure"),
+                ("", "like the viseme rules, r", number("rule_correlation", "+.2f"),
+                 "mouth vs the phonemes' rule mouth, speech"),
+                ("", "offset to the phonemes", f"{d['phoneme_offset_frames']:+d} frames",
+                 "> 0: the mouth trails"),
+            ]  # fmt: skip
         heading = (
             f"{d['video']}: {d['frames']} frames at {d['fps']:g} fps ({d['seconds']:.1f} s), "
             f"{d['speech_frames']} speech frames with a face; sound from {d['audio']}"
@@ -188,12 +208,16 @@ def _on_frames(features: AudioFeatures, frames: int) -> AudioFeatures:
 
 
 def evaluate_video(
-    path: str | os.PathLike, audio: str | os.PathLike | None = None, announce: bool = False
+    path: str | os.PathLike,
+    audio: str | os.PathLike | None = None,
+    announce: bool = False,
+    phonemes: list[tuple[str, float, float]] | None = None,
 ) -> VideoEvaluation:
     """Measure a talking-face video (see the module docstring).
 
     `audio` replaces the video's own sound (for a silent video or a separate recording);
-    `announce` prints one line on stderr before Face Mesh starts on a long video.
+    `announce` prints one line on stderr before Face Mesh starts on a long video;
+    `phonemes` (symbol, start s, end s) of the sound add the articulation figures.
     """
     from vasa_core.face.track import track_video
 
@@ -232,6 +256,10 @@ def evaluate_video(
     figures["av_offset_ms"] = 1000.0 * figures["av_offset_frames"] / fps
     figures |= metrics.gaze(motion, valid)
     figures = {key: figures[key] for key in UNITS}  # in the documented order
+    if phonemes is not None:
+        found = articulation(metrics.mouth_opening(motion), phonemes, fps, valid)
+        found["phoneme_offset_frames"] = found.pop("offset_frames")
+        figures |= {key: found[key] for key in ARTICULATION_UNITS}
     return VideoEvaluation(
         video=str(path),
         audio=sound,
