@@ -46,6 +46,11 @@ def add_corpus(verbs: Verbs) -> None:
     verb.add_argument("--minutes", type=float, required=True, help="minutes of audio")
     verb.add_argument("--seed", type=int, default=0, help="the same seed, the same corpus")
     verb.add_argument("--fps", type=float, default=25.0)
+    verb.add_argument(
+        "--engines",
+        default="espeak",
+        help="speech engines, comma-separated: espeak, festival (Debian's festival voices)",
+    )
     verb.add_argument("--quiet", action="store_true", help="no progress bar")
     verb.set_defaults(run=run_corpus)
 
@@ -53,8 +58,14 @@ def add_corpus(verbs: Verbs) -> None:
 def run_corpus(args: argparse.Namespace) -> None:
     from vasa_core.data import corpus
 
+    engines = tuple(name.strip() for name in args.engines.split(",") if name.strip())
     manifest = corpus.build(
-        args.out, minutes=args.minutes, seed=args.seed, fps=args.fps, progress=not args.quiet
+        args.out,
+        minutes=args.minutes,
+        seed=args.seed,
+        fps=args.fps,
+        progress=not args.quiet,
+        engines=engines,
     )
     info = json.loads(manifest.read_text())
     print(

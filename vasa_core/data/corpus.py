@@ -7,6 +7,11 @@ voice and variant at a random rate and pitch, augmented (noise, reverberation, g
 telephone band, speed), turned into features per video frame, paired with a motion
 synthesised from its phoneme timings (synth.py) under random controls.
 
+With `engines=("espeak", "festival")` each clip draws its synthesiser too: Festival's
+diphone and unit-selection voices (audio/festival.py) sound unlike espeak-ng's, so the
+model cannot learn one synthesiser's sound in place of speech. Each clip records its
+`engine` and `voice`; festival's clips come out the same bit for bit for the same seed.
+
 On disk, DIR holds shards `shard-0000.npz`, ... and `manifest.json` (seed, voices, sizes,
 schema version). A shard stores its clips back to back: `features` [N, 84] float16,
 `motion` [N, 22], `speech` [N], `clip_start` [C + 1] (row where each clip starts),
@@ -28,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core import schema
-from vasa_core.audio import RATE, compute_features
+from vasa_core.audio import RATE, compute_features, festival
 from vasa_core.audio.load import to_mono
-from vasa_core.audio.tts import synthesize
+from vasa_core.audio.tts import Speech, synthesize
 from vasa_core.data import text
 from vasa_core.data.augment import augment
 from vasa_core.data.synth import synthesize_motion
@@ -52,8 +57,14 @@ class Clip:
     valid: np.ndarray | None = None  # [T] bool, for measured motion (ingest); None: all valid
 
 
-HELD_OUT_VOICE_MARKS = ("+m5", "en-us-nyc")  # voices never seen in training
+# Voices never seen in training. Of festival's, one Czech voice (three others still teach
+# Czech) and one Finnish voice (fi-mv still teaches Finnish): figures on them measure a new
+# speaker of a known language, as the espeak-ng ones do. ked, the only English festival
+# voice, and nsh, the only Russian one, stay in training, or the model would never hear
+# festival's English or Russian.
+HELD_OUT_VOICE_MARKS = ("+m5", "en-us-nyc", "cs-machac", "fi-lj")
 EVAL_SEED = 99  # the seed of the evaluation clips: sentences never trained on
+ENGINES = ("espeak", "festival")
 
 
 def held_out(voice: str) -> bool:
@@ -61,13 +72,19 @@ def held_out(voice: str) -> bool:
     return any(mark in voice for mark in HELD_OUT_VOICE_MARKS)
 
 
-def evaluation_clips(count: int, voices: str = "held-out", seed: int = EVAL_SEED):
+def evaluation_clips(
+    count: int,
+    voices: str = "held-out",
+    seed: int = EVAL_SEED,
+    engines: tuple[str, ...] = ("espeak",),
+):
     """`count` clips of sentences never trained on, spoken by voices held out of training
     ("held-out": what figures are reported on) or by training voices ("training": for
     choosing settings without looking at the held-out figures)."""
+    engines, speakers = check_engines(engines)
     index = 0
     while count > 0:
-        clip = make_clip(seed, index, keep_audio=True)
+        clip = make_clip(seed, index, keep_audio=True, engines=engines, festival_voices=speakers)
         index += 1
         if held_out(clip.info["voice"]) == (voices == "held-out"):
             count -= 1
@@ -86,21 +103,48 @@ def random_controls(rng: np.random.Generator) -> ctl.Controls:
     )
 
 
-def make_clip(seed: int, index: int = 0, fps: float = 25.0, keep_audio: bool = False) -> Clip:
+def check_engines(engines: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]:
+    """The engines, checked, and the festival voices installed here (none without festival).
+
+    A corpus speaks with the festival voices that are installed (the manifest lists them),
+    so one voice's package is enough to start with."""
+    engines = tuple(engines)
+    unknown = sorted(set(engines) - set(ENGINES))
+    if not engines or unknown:
+        raise VasaError(f"unknown engine {', '.join(unknown) or '(none given)'}; use {ENGINES}")
+    if "festival" not in engines:
+        return engines, []
+    speakers = festival.installed_voices()
+    if not speakers:
+        raise VasaError(
+            "festival has none of the kit's voices: apt-get install festival festvox-kdlpc16k"
+        )
+    return engines, speakers
+
+
+def make_clip(
+    seed: int,
+    index: int = 0,
+    fps: float = 25.0,
+    keep_audio: bool = False,
+    engines: tuple[str, ...] = ("espeak",),
+    festival_voices: list[str] | None = None,
+) -> Clip:
     """Clip `index` of the corpus with `seed`: a random utterance, its augmented audio's
     features, and a motion to go with it.
 
     Each part draws from its own random stream, so the text, voice, controls and every
     random choice are the same in every run. espeak-ng itself jitters a little from call
     to call (its voice source, and phoneme times by about a millisecond), so audio and
-    timings are reproduced up to that jitter.
+    timings are reproduced up to that jitter. The engine, when there is a choice, draws
+    from a fifth stream: an espeak-ng clip is the same clip whatever the other engines.
     """
-    rng, audio_rng, control_rng, motion_rng = (
-        np.random.default_rng(s) for s in np.random.SeedSequence([seed, index]).spawn(4)
+    streams = np.random.SeedSequence([seed, index]).spawn(5)
+    rng, audio_rng, control_rng, motion_rng, engine_rng = (
+        np.random.default_rng(s) for s in streams
     )
-    words, language, voice = text.utterance(rng)
-    rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
-    speech = synthesize(words, voice=voice, rate=rate, pitch=pitch)
+    engine = engines[0] if len(engines) == 1 else str(engine_rng.choice(engines))
+    speech, info = _speak(engine, rng, festival_voices)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     # A little silence around the utterance, as in any recording.
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
@@ -113,12 +157,7 @@ def make_clip(seed: int, index: int = 0, fps: float = 25.0, keep_audio: bool = F
     features = compute_features(samples, fps=fps)
     controls = random_controls(control_rng)
     motion = synthesize_motion(phonemes, features, controls, motion_rng)
-    info = {
-        "text": words,
-        "language": language,
-        "voice": voice,
-        "rate": rate,
-        "pitch": pitch,
+    info |= {
         "speed": speed,
         "seconds": len(samples) / RATE,
         "phonemes": phonemes,
@@ -132,6 +171,28 @@ def make_clip(seed: int, index: int = 0, fps: float = 25.0, keep_audio: bool = F
         info,
         samples if keep_audio else None,
     )
+
+
+def _speak(
+    engine: str, rng: np.random.Generator, festival_voices: list[str] | None
+) -> tuple[Speech, dict]:
+    """A random utterance spoken by `engine`, and what to record of it.
+
+    The espeak-ng branch draws exactly what it always has, in the same order, so a seed
+    gives the same espeak-ng corpus as before festival joined."""
+    if engine == "espeak":
+        words, language, voice = text.utterance(rng)
+        rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
+        speech = synthesize(words, voice=voice, rate=rate, pitch=pitch)
+        voicing = {"rate": rate, "pitch": pitch}
+    else:
+        voices = festival_voices if festival_voices is not None else festival.installed_voices()
+        words, language, voice = text.festival_utterance(rng, voices)
+        stretch = round(float(rng.uniform(0.8, 1.3)), 3)  # a slower or quicker speaker
+        speech = festival.synthesize(words, voice=voice, stretch=stretch)
+        voicing = {"stretch": stretch}
+    info = {"text": words, "language": language, "engine": engine, "voice": voice}
+    return speech, info | voicing
 
 
 def _merge_silences(phonemes: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
@@ -148,13 +209,22 @@ def _merge_silences(phonemes: list[tuple[str, float, float]]) -> list[tuple[str,
 
 
 def build(
-    out: str | os.PathLike, minutes: float, seed: int = 0, fps: float = 25.0, progress: bool = True
+    out: str | os.PathLike,
+    minutes: float,
+    seed: int = 0,
+    fps: float = 25.0,
+    progress: bool = True,
+    engines: tuple[str, ...] = ("espeak",),
 ) -> Path:
-    """Write a corpus of at least `minutes` of audio to `out`; returns the manifest path."""
+    """Write a corpus of at least `minutes` of audio to `out`; returns the manifest path.
+
+    `engines`: the synthesisers, ("espeak",) or ("espeak", "festival"); with several, each
+    clip draws one evenly."""
     from tqdm import tqdm
 
     if minutes <= 0:
         raise VasaError(f"--minutes must be positive, not {minutes}")
+    engines, speakers = check_engines(engines)  # before any folder is made
     work = start_folder(out)
     started = time.time()
     shards, voices, frames, count, pending = [], set(), 0, 0, []
@@ -163,7 +233,7 @@ def build(
             seconds = 0.0
             while seconds < minutes * 60 or pending:
                 if seconds < minutes * 60:
-                    clip = make_clip(seed, count + len(pending), fps)
+                    clip = make_clip(seed, count + len(pending), fps, False, engines, speakers)
                     pending.append(clip)
                     voices.add(clip.info["voice"])
                     seconds += clip.info["seconds"]
@@ -185,6 +255,8 @@ def build(
             frames=frames,
             clips=count,
             voices=sorted(voices),
+            engines=list(engines),
+            **({"festival_voices": speakers} if speakers else {}),
             build_seconds=round(time.time() - started, 1),
         )
     finally:

@@ -1,9 +1,17 @@
 """A generator of varied sentences to speak: questions, lists, numbers, exclamations,
-statements, in five languages, so the corpus hears many rhythms and intonations."""
+statements, in five languages, so the corpus hears many rhythms and intonations.
+
+`utterance` gives text for espeak-ng's voices; `festival_utterance` for Festival's (English,
+Italian, Russian, Finnish and Czech), mixing the templates with written sentences full of
+lip closures (p b m) and open vowels, the moments where a mouth shows most whether it
+follows the sound.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+from vasa_core.audio import festival
 
 WORDS = {
     "en": {
@@ -111,4 +119,107 @@ def utterance(rng: np.random.Generator) -> tuple[str, str, str]:
     count = int(rng.integers(1, 4))
     text = " ".join(sentence(rng, language) for _ in range(count))
     voice = str(rng.choice(VOICES[language])) + str(rng.choice(VARIANTS))
+    return text, language, voice
+
+
+# Written sentences, many p b m and open vowels in each. For Russian, Finnish and Czech
+# they are all there is: a word's ending changes with its role in the sentence, so a
+# template's slots would make ungrammatical speech. English and Italian mix in templates.
+SENTENCES = {
+    "en": [
+        "Bob packed a map and a big pot of jam.",
+        "My mom bought bananas at the market.",
+        "Pam, please pass me the paper bag.",
+        "The baby lamb sleeps by the barn.",
+        "Maybe we can park by the palm tree?",
+        "Put the apples in the blue basket.",
+        "Ben made pancakes for breakfast.",
+        "A brown moth flapped past the lamp.",
+        "Bring both maps back by Monday!",
+        "Would you pass the pepper, Mum?",
+        "Abby bumped her arm on the cabin door.",
+        "Have you met my brother's happy puppy?",
+    ],
+    "it": [
+        "Mamma prepara la pasta per il pranzo.",
+        "Il bambino mangia una mela matura.",
+        "Papà porta le patate al mercato.",
+        "Bravo, Paolo! Hai vinto la partita.",
+        "La barca blu parte dal porto alle nove.",
+        "Marta compra il pane e il burro.",
+        "Abbiamo bevuto un caffè a Bologna.",
+        "Per favore, apri la porta della camera.",
+        "Il mare è calmo e la spiaggia è bella.",
+        "Chi ha mangiato tutta la marmellata?",
+        "Piove, prendi l'ombrello prima di uscire!",
+        "La mamma abbraccia il bambino.",
+    ],
+    "ru": [
+        "Папа купил большой арбуз.",
+        "Бабушка печёт пироги с мясом.",
+        "Мы пойдём в парк после обеда.",
+        "Мама, где моя белая панама?",
+        "Собака бежит по мокрой траве.",
+        "Брат пьёт молоко с мёдом.",
+        "Пожалуйста, подвинь эту банку.",
+        "В парке много белых берёз.",
+        "Пётр играет на барабане.",
+        "Бабочка села на большой мак.",
+        "Как прекрасно пахнут эти булочки!",
+        "Почему ты не позвонил маме?",
+        "Мальчик бросил мяч в окно.",
+        "Мы поплыли на маленькой лодке.",
+    ],
+    "fi": [
+        "Pappa paistaa pannukakkuja.",
+        "Mummo ja Matti menivät markkinoille.",
+        "Äiti ostaa banaaneja ja omenoita.",
+        "Pieni poika pelaa palloa pihalla.",
+        "Mikä ihana aamu!",
+        "Muista ottaa sateenvarjo mukaan.",
+        "Pekka maalaa punaista taloa.",
+        "Metsässä on paljon mustikoita.",
+        "Milloin juna saapuu Tampereelle?",
+        "Paula juo mehua ja syö pullaa.",
+        "Tämä kahvi on aivan liian kuumaa.",
+        "Pappa ja minä menemme saunaan.",
+    ],
+    "cs": [
+        "Máma peče buchty s mákem.",
+        "Babička má malou bílou kočku.",
+        "Pavel jede autobusem do Brna.",
+        "Podej mi prosím ten papír.",
+        "Bára pije mléko z modrého hrnku.",
+        "Na mostě stojí pán s deštníkem.",
+        "Půjdeme zítra na pivo?",
+        "Marek hraje na bubny v kapele.",
+        "Mami, kde je můj batoh?",
+        "Pes běží po parku za míčem.",
+        "Petra koupila banány a jablka.",
+        "To je ale krásná malá vesnice!",
+    ],
+}
+FESTIVAL_LANGUAGE_WEIGHTS = {"en": 0.4, "it": 0.15, "ru": 0.15, "fi": 0.15, "cs": 0.15}
+
+
+def festival_sentence(rng: np.random.Generator, language: str) -> str:
+    """A written sentence, or for a language with templates half the time a templated one."""
+    if language in TEMPLATES and rng.random() < 0.5:
+        return sentence(rng, language)
+    return str(rng.choice(SENTENCES[language]))
+
+
+def festival_utterance(
+    rng: np.random.Generator, voices: list[str] | None = None
+) -> tuple[str, str, str]:
+    """(text of one to three sentences, language, festival voice) with one of `voices`
+    (default: all the kit knows). Languages keep FESTIVAL_LANGUAGE_WEIGHTS among the
+    voices given, whatever number of voices each has."""
+    voices = sorted(voices if voices is not None else festival.VOICES)
+    languages = [festival.voice_info(v).language for v in voices]
+    weights = np.array([FESTIVAL_LANGUAGE_WEIGHTS[x] / languages.count(x) for x in languages])
+    voice = str(rng.choice(voices, p=weights / weights.sum()))
+    language = festival.VOICES[voice].language
+    count = int(rng.integers(1, 4))
+    text = " ".join(festival_sentence(rng, language) for _ in range(count))
     return text, language, voice
