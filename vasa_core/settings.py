@@ -39,6 +39,9 @@ class Sampling:
     head_temperature: float = 2.0
     smooth_frames: float = 1.5  # head and gaze smoothed over ~60 ms (sampler jitter)
     overlap: int = 10  # frames each window shares with the one before (cross-faded)
+    # Blinks are drawn as events (motion/blinks.py) over the network's blink channels; True
+    # keeps the network's own (it learned them weakly: twitches on unfamiliar voices).
+    model_blinks: bool = False
 
     def __post_init__(self):
         schema.knob("steps").check(self.steps)

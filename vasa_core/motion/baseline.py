@@ -9,33 +9,12 @@ import numpy as np
 
 from vasa_core import schema
 from vasa_core.audio.features import AudioFeatures
+from vasa_core.motion.blinks import Blinker
 
-BLINKS_PER_MINUTE = 17.0
 
-
-def blinks(features: AudioFeatures, rng) -> np.ndarray:
-    """Blink curve [T] in 0..1: about 17 a minute, twice as likely in pauses than in speech,
-    100-400 ms long, closing in a third of that time and opening in the rest."""
-    fps, frames = features.fps, features.frames
-    rate = np.where(features.speech, 0.75, 1.6) * BLINKS_PER_MINUTE / 60.0 / fps
-    rate *= BLINKS_PER_MINUTE / 60.0 / fps / max(rate.mean(), 1e-9)  # keep the mean rate
-    curve = np.zeros(frames)
-    draws = rng.random(frames)  # one draw per frame, however the loop below goes
-    lengths = rng.uniform(0.1, 0.4, frames) * fps
-    t = 0
-    while t < frames:
-        if draws[t] < rate[t]:
-            length = lengths[t]
-            closing = length / 3
-            for k in range(int(np.ceil(length)) + 1):
-                if t + k >= frames:
-                    break
-                phase = k / closing if k < closing else 1 - (k - closing) / (length - closing)
-                curve[t + k] = max(curve[t + k], np.clip(phase, 0, 1))
-            t += int(length + 0.25 * fps)  # eyes stay open a moment after each blink
-        else:
-            t += 1
-    return curve
+def blinks(features: AudioFeatures, rng: np.random.Generator) -> np.ndarray:
+    """The blink curve [T] of a clip (see `motion.blinks`): the corpus's and the baseline's."""
+    return Blinker(features.fps, rng).curve(features.speech)
 
 
 def baseline_motion(features: AudioFeatures, seed: int = 0) -> np.ndarray:

@@ -39,8 +39,8 @@ def sample(
     device=None,
     temperature: float | torch.Tensor = 1.0,
 ) -> torch.Tensor:
-    """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`
-(a CPU generator, whatever `device` is).
+    """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`,
+    a CPU generator whatever `device` is.
 
     With guidance, the conditional prediction and one prediction per dropped condition are
     made in one call on a stacked batch (the same sums, one pass of the network instead of

@@ -20,6 +20,7 @@ from vasa_core import schema
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.device import pick_device
 from vasa_core.motion import diffusion
+from vasa_core.motion.blinks import Blinker
 from vasa_core.motion.checkpoint import load_checkpoint
 from vasa_core.motion.controls import Controls
 from vasa_core.settings import Sampling
@@ -32,6 +33,8 @@ SMOOTHED = [
 # faded out, to nothing at 0: a user who asks for a still head gets one.
 HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
 LEARNED_MOTION_FROM = 0.5
+BLINKS = [schema.index("blink_left"), schema.index("blink_right")]
+SPEECH = 83  # column of AudioFeatures.normalized(): 1 in speech frames
 
 
 class MotionGenerator:
@@ -102,9 +105,10 @@ class MotionGenerator:
         controls: Controls = Controls(),  # noqa: B008 (frozen dataclass)
         seed: int = 0,
         sampling: Sampling = Sampling(),  # noqa: B008 (frozen dataclass)
+        fps: float = 25.0,
     ) -> Iterator[np.ndarray]:
         """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks."""
-        session = MotionSession(self, controls, seed, sampling)
+        session = MotionSession(self, controls, seed, sampling, fps)
         for chunk in chunks:
             yield from session.push(chunk)
         yield from session.finish()
@@ -118,7 +122,7 @@ class MotionGenerator:
     ) -> np.ndarray:
         """Motion [T, DIM] for a whole clip's features (normalised over the whole clip)."""
         rows = features.normalized()
-        return np.stack(list(self.stream([rows], controls, seed, sampling)))
+        return np.stack(list(self.stream([rows], controls, seed, sampling, features.fps)))
 
 
 class MotionSession:
@@ -131,7 +135,12 @@ class MotionSession:
     """
 
     def __init__(
-        self, generator: MotionGenerator, controls: Controls, seed: int, sampling: Sampling
+        self,
+        generator: MotionGenerator,
+        controls: Controls,
+        seed: int,
+        sampling: Sampling,
+        fps: float = 25.0,
     ):
         self.generator, self.sampling = generator, sampling
         device, window = generator.device, generator.window
@@ -149,6 +158,7 @@ class MotionSession:
         self.context_motion = np.tile(schema.neutral(), (generator.context, 1))
         self.context_audio = np.zeros((generator.context, 84), np.float32)
         self.has_context = False
+        self.blinker = Blinker(fps, np.random.default_rng(seed))
 
     def push(self, rows: np.ndarray) -> Iterator[np.ndarray]:
         """Add normalised feature rows [n, 84]; yields the motion frames made final."""
@@ -156,6 +166,7 @@ class MotionSession:
         self.buffer = np.concatenate([self.buffer, np.asarray(rows, np.float32)])
         while len(self.buffer) >= window:
             motion = self._sample(self.buffer[:window])
+            self._blink(motion[: self.stride], self.buffer[: self.stride])
             yield from motion[: self.stride]
             self._settle(motion[: self.stride], self.buffer[: self.stride])
             self.held, self.buffer = motion[self.stride :], self.buffer[self.stride :]
@@ -163,9 +174,10 @@ class MotionSession:
     def finish(self) -> Iterator[np.ndarray]:
         """The frames still pending at the end of the audio."""
         if len(self.buffer) > len(self.held):
-            yield from self._sample(self.buffer)
+            motion = self._sample(self.buffer)
         else:
-            yield from self.held[: len(self.buffer)]
+            motion = self.held[: len(self.buffer)].copy()
+        yield from self._blink(motion, self.buffer)
 
     def _sample(self, audio: np.ndarray) -> np.ndarray:
         """Motion for `audio` (at most one window), cross-faded into what was held."""
@@ -193,6 +205,14 @@ class MotionSession:
         )
         motion[:, SMOOTHED] = smooth[-len(motion) :]
         return np.clip(motion, schema.LOW, schema.HIGH)  # small overshoots
+
+    def _blink(self, motion: np.ndarray, audio: np.ndarray) -> np.ndarray:
+        """Final frames get their blinks (in place), drawn frame by frame as they become
+        final, so chunking cannot change them; the speech flag is the features' last column."""
+        if not self.sampling.model_blinks:
+            closure = self.blinker.curve(audio[:, SPEECH] > 0.5)
+            motion[:, BLINKS] = closure[:, None]
+        return motion
 
     def _settle(self, motion: np.ndarray, audio: np.ndarray) -> None:
         context = self.generator.context

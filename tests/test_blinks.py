@@ -1,0 +1,62 @@
+"""Blinks as events: full closures of natural length and rate, not driven by the voice."""
+
+import numpy as np
+import pytest
+
+from vasa_core import schema
+from vasa_core.audio import compute_features
+from vasa_core.data import corpus
+from vasa_core.motion.blinks import Blinker, blink_shape
+from vasa_core.motion.generator import MotionGenerator
+from vasa_core.settings import Sampling
+
+FPS = 25.0
+BLINK = schema.index("blink_left")
+
+
+def events(curve: np.ndarray) -> list[np.ndarray]:
+    """The runs of frames where the eyes are not fully open."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], (curve > 0).astype(int), [0]])))
+    return [curve[a:b] for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+@pytest.mark.parametrize("fps", [10.0, 25.0, 60.0])
+def test_every_blink_shuts_the_eye_for_100_to_300_ms(fps):
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        shape = blink_shape(fps, rng)
+        assert shape.max() == 1.0
+        assert 0.1 <= (shape >= 0.5).sum() / fps <= 0.3
+    if fps == 25.0:  # two or more frames show the eye shut at the usual frame rate
+        assert min((blink_shape(fps, rng) >= 0.9).sum() for _ in range(200)) >= 2
+
+
+@pytest.mark.parametrize("speech_share", [0.0, 0.5, 0.9])
+def test_the_rate_is_human_in_speech_and_in_silence(speech_share):
+    flags = np.random.default_rng(1).random(int(FPS * 600)) < speech_share
+    curve = Blinker(FPS, np.random.default_rng(2)).curve(flags)
+    per_minute = len(events(curve)) / 10
+    assert 10 <= per_minute <= 30, per_minute
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return MotionGenerator(device="cpu")
+
+
+def test_generated_blinks_close_fully_and_do_not_hear_the_timbre(generator):
+    clip = next(corpus.evaluation_clips(1))
+    features = compute_features(clip.samples)
+    motion = generator.generate(features, clip.controls, seed=5)
+    # Another voice saying it: different spectrum and pitch, the same speech and pauses.
+    other = compute_features(clip.samples)
+    other.mel = other.mel[:, ::-1].copy()
+    other.pitch = other.pitch * 1.5
+    again = generator.generate(other, clip.controls, seed=5)
+    assert not np.allclose(motion[:, schema.index("jaw_open")], again[:, schema.index("jaw_open")])
+    assert np.array_equal(motion[:, BLINK], again[:, BLINK])
+    assert np.array_equal(motion[:, BLINK], motion[:, schema.index("blink_right")])
+    blinks = events(motion[:, BLINK])
+    assert blinks and all(b.max() == 1.0 for b in blinks)
+    own = generator.generate(features, clip.controls, seed=5, sampling=Sampling(model_blinks=True))
+    assert not np.array_equal(own[:, BLINK], motion[:, BLINK])  # the network's own blinks
