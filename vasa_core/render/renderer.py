@@ -14,18 +14,17 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-from PIL import Image
 
 from vasa_core import schema
 from vasa_core.device import pick_device
 from vasa_core.errors import VasaError
 from vasa_core.face.latents import FaceLatents
+from vasa_core.render.crop import head_crop, head_region
 from vasa_core.render.eyes import Eyes
 from vasa_core.render.mouth import Mouth
 from vasa_core.render.warp import MeshWarp, sample
 
 SIZES = (256, 512)
-CROP = 2.4  # crop side in face-box sizes: room for hair, ears and neck to follow the head
 
 
 class Renderer:
@@ -36,22 +35,15 @@ class Renderer:
         self.size = size
         self.device = pick_device(device)
         image = latents.image
-        x0, y0, x1, y1 = latents.box
-        side = CROP * max(x1 - x0, y1 - y0)
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2 - 0.08 * (y1 - y0)
-        left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
-        side = int(round(side))
-        if size is None:  # native resolution: keep the crop inside the picture
+        left, top, side = head_region(latents.box, image.shape[:2])
+        if size is None:  # native resolution: the part of the crop inside the picture
             left, top = max(0, left), max(0, top)
             right, bottom = min(image.shape[1], left + side), min(image.shape[0], top + side)
             self.region = (left, top, right, bottom)
             crop = image[top:bottom, left:right]
             self.scale = 1.0
         else:
-            pad = side
-            padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-            crop = padded[top + pad : top + pad + side, left + pad : left + pad + side]
-            crop = np.asarray(Image.fromarray(crop).resize((size, size), Image.LANCZOS))
+            crop = head_crop(image, left, top, side, size)
             self.region = (left, top, left + side, top + side)
             self.scale = size / side
         self.origin = np.array([self.region[0], self.region[1]], dtype=np.float64)
