@@ -1,5 +1,8 @@
 """Audio augmentation, so the generator cannot learn one synthetic voice: gain, noise,
-reverberation, band-limiting (telephone), and speed (tempo and pitch together)."""
+reverberation, band-limiting (telephone), and speed (tempo and pitch together).
+
+For the phonetic audio encoder, augment_speech.py goes further (pitch and formants apart
+from tempo, codecs, noise colours) and keeps phoneme times exact."""
 
 from __future__ import annotations
 
