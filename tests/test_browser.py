@@ -74,7 +74,7 @@ def _wait_until_up(url: str, app: subprocess.Popen, log: Path) -> None:
 
 
 def test_generate_a_talking_face_in_chromium(tmp_path):
-    # Long on purpose: one user's whole journey through one app and one browser session
+    # Long on purpose (65 lines): one user's whole journey through one app and one browser session
     # (starting both costs more than the test itself), read top to bottom as the user goes.
     missing = _missing()
     if missing:

@@ -207,6 +207,24 @@ def _on_frames(features: AudioFeatures, frames: int) -> AudioFeatures:
     )
 
 
+def _notes(valid: np.ndarray, sound_seconds: float, video_seconds: float, fps: float) -> list:
+    """What a reader of the figures should know: frames skipped, sound and video lengths."""
+    notes = []
+    faceless = int((~valid).sum())
+    if faceless:
+        notes.append(f"{faceless} of {len(valid)} frames had no face and were skipped")
+    if abs(sound_seconds - video_seconds) > 2 / fps:
+        rest = (
+            "frames past the end of the sound count as silence"
+            if sound_seconds < video_seconds
+            else "the sound past the end of the video is not used"
+        )
+        notes.append(
+            f"the sound lasts {sound_seconds:.2f} s and the video {video_seconds:.2f} s; {rest}"
+        )
+    return notes
+
+
 def evaluate_video(
     path: str | os.PathLike,
     audio: str | os.PathLike | None = None,
@@ -233,20 +251,7 @@ def evaluate_video(
     if len(motion) < MIN_FRAMES:
         raise VasaError(f"{path}: {len(motion)} frame(s) is too short to measure")
     features = _on_frames(compute_features(samples, fps=fps), len(motion))
-    notes = []
-    faceless = int((~valid).sum())
-    if faceless:
-        notes.append(f"{faceless} of {len(motion)} frames had no face and were skipped")
-    sound_seconds, video_seconds = len(samples) / RATE, len(motion) / fps
-    if abs(sound_seconds - video_seconds) > 2 / fps:
-        rest = (
-            "frames past the end of the sound count as silence"
-            if sound_seconds < video_seconds
-            else "the sound past the end of the video is not used"
-        )
-        notes.append(
-            f"the sound lasts {sound_seconds:.2f} s and the video {video_seconds:.2f} s; {rest}"
-        )
+    notes = _notes(valid, len(samples) / RATE, len(motion) / fps, fps)
     sync = metrics.lip_sync(motion, features, max_lag=MAX_LAG, valid=valid)
     if not math.isfinite(sync["correlation"]):
         notes.append(
