@@ -17,9 +17,12 @@ from collections import deque
 
 import numpy as np
 
-BLINKS_PER_MINUTE = 20.0  # between rest (17) and conversation (26), Bentivoglio et al. 1997
-IN_PAUSE, IN_SPEECH = 1.6, 0.75  # relative chance per frame: blinks gather in pauses
-REFRACTORY_S = 0.5  # no new blink this soon after the last one ended
+IN_PAUSE = 1.3  # the wait for the next blink runs out this much faster in a pause
+# Seconds between one blink's end and the next one's start, counted at the speech pace
+# (a pause shortens them). Human intervals are more regular than chance: drawn evenly from
+# this span they give about 20 blinks a minute, between rest (17) and conversation (26,
+# Bentivoglio et al. 1997), and never a long stare; the first comes within 3 s.
+GAP_S, FIRST_S = (1.5, 4.0), (0.3, 2.5)
 # Seconds the lid takes to fall, stays shut, takes to rise. Shut long enough for two or
 # three 25 fps frames to show the eye fully closed: half-closure lasts 160-245 ms.
 CLOSING_S, HOLD_S, OPENING_S = (0.05, 0.08), (0.09, 0.13), (0.09, 0.15)
@@ -36,32 +39,24 @@ def blink_shape(fps: float, rng: np.random.Generator) -> np.ndarray:
 
 
 class Blinker:
-    """A blink curve, one frame at a time, from a random stream and whether the frame is
-    speech. The mean rate is about `per_minute` whatever the share of speech."""
+    """A blink curve, one frame at a time, from a random stream and whether each frame is
+    speech. Its state moves one frame per step, so chunks change nothing."""
 
-    def __init__(self, fps: float, rng: np.random.Generator, per_minute: float = BLINKS_PER_MINUTE):
+    def __init__(self, fps: float, rng: np.random.Generator):
         self.fps, self.rng = fps, rng
-        self.refractory = int(round(REFRACTORY_S * fps))
-        self.wait = self.refractory  # not in the very first frames either
-        # The waiting time between blinks is the refractory time plus a geometric wait:
-        # make the mean gap 60 / per_minute seconds, a typical blink taking ~0.3 s.
-        free_s = max(60.0 / per_minute - REFRACTORY_S - 0.3, 0.2)
-        self.chance = 1.0 / (free_s * fps)
+        self.wait = rng.uniform(*FIRST_S)  # seconds at the speech pace until the next blink
         self.pending: deque[float] = deque()
 
     def step(self, speaking: bool) -> float:
         """The closure of the next frame."""
-        draw = self.rng.random()  # one draw per frame, whatever happens
         if not self.pending:
+            self.wait -= (1.0 if speaking else IN_PAUSE) / self.fps
             if self.wait > 0:
-                self.wait -= 1
-                return 0.0
-            if draw >= self.chance * (IN_SPEECH if speaking else IN_PAUSE):
                 return 0.0
             self.pending.extend(blink_shape(self.fps, self.rng))
         value = self.pending.popleft()
         if not self.pending:
-            self.wait = self.refractory
+            self.wait = self.rng.uniform(*GAP_S)
         return float(value)
 
     def curve(self, speech: np.ndarray) -> np.ndarray:
