@@ -51,6 +51,12 @@ def add_corpus(verbs: Verbs) -> None:
         default="espeak",
         help="speech engines, comma-separated: espeak, festival (Debian's festival voices)",
     )
+    verb.add_argument(
+        "--singing",
+        type=float,
+        default=0.0,
+        help="share of clips sung (held notes on a melody, exact times), 0-1",
+    )
     verb.add_argument("--quiet", action="store_true", help="no progress bar")
     verb.set_defaults(run=run_corpus)
 
@@ -66,6 +72,7 @@ def run_corpus(args: argparse.Namespace) -> None:
         fps=args.fps,
         progress=not args.quiet,
         engines=engines,
+        singing=args.singing,
     )
     info = json.loads(manifest.read_text())
     print(

@@ -12,6 +12,14 @@ diphone and unit-selection voices (audio/festival.py) sound unlike espeak-ng's, 
 model cannot learn one synthesiser's sound in place of speech. Each clip records its
 `engine` and `voice`; festival's clips come out the same bit for bit for the same seed.
 
+With `singing=0.3` about three clips in ten are sung (data/singing.py): each vowel held
+as a note of a melody, consonants at their spoken length, the phoneme times exact. The
+motion comes from the same viseme rules on the sung times, so a held vowel holds the
+mouth open. A sung clip records `sung: true` and its `notes` ([start_s, end_s, midi]); it
+lasts about three times as long as spoken, so its share of the minutes is larger. The
+choice draws from a stream of its own: with `singing=0` a seed gives the same corpus as
+before singing joined, and the clips left spoken are the same whatever the share.
+
 On disk, DIR holds shards `shard-0000.npz`, ... and `manifest.json` (seed, voices, sizes,
 schema version). A shard stores its clips back to back: `features` [N, 84] float16,
 `motion` [N, 22], `speech` [N], `clip_start` [C + 1] (row where each clip starts),
@@ -38,6 +46,7 @@ from vasa_core.audio.load import to_mono
 from vasa_core.audio.tts import Speech, synthesize
 from vasa_core.data import text
 from vasa_core.data.augment import augment
+from vasa_core.data.singing import Sung, sing
 from vasa_core.data.synth import synthesize_motion
 from vasa_core.errors import VasaError
 from vasa_core.motion import controls as ctl
@@ -77,14 +86,20 @@ def evaluation_clips(
     voices: str = "held-out",
     seed: int = EVAL_SEED,
     engines: tuple[str, ...] = ("espeak",),
+    singing: float = 0.0,
 ):
     """`count` clips of sentences never trained on, spoken by voices held out of training
     ("held-out": what figures are reported on) or by training voices ("training": for
-    choosing settings without looking at the held-out figures)."""
+    choosing settings without looking at the held-out figures).
+
+    `singing`: the share of them sung; at 1.0 every clip is the same sentence in the same
+    voice as at 0.0, only sung, so a figure on song compares like with like."""
     engines, speakers = check_engines(engines)
     index = 0
     while count > 0:
-        clip = make_clip(seed, index, keep_audio=True, engines=engines, festival_voices=speakers)
+        clip = make_clip(
+            seed, index, keep_audio=True, engines=engines, festival_voices=speakers, singing=singing
+        )
         index += 1
         if held_out(clip.info["voice"]) == (voices == "held-out"):
             count -= 1
@@ -122,6 +137,12 @@ def check_engines(engines: tuple[str, ...]) -> tuple[tuple[str, ...], list[str]]
     return engines, speakers
 
 
+def check_share(singing: float) -> None:
+    """The share of clips to sing must be a share: 0 to 1."""
+    if not 0 <= singing <= 1:
+        raise VasaError(f"singing is the share of clips sung, 0 to 1, not {singing}")
+
+
 def make_clip(
     seed: int,
     index: int = 0,
@@ -129,6 +150,7 @@ def make_clip(
     keep_audio: bool = False,
     engines: tuple[str, ...] = ("espeak",),
     festival_voices: list[str] | None = None,
+    singing: float = 0.0,
 ) -> Clip:
     """Clip `index` of the corpus with `seed`: a random utterance, its augmented audio's
     features, and a motion to go with it.
@@ -138,13 +160,16 @@ def make_clip(
     to call (its voice source, and phoneme times by about a millisecond), so audio and
     timings are reproduced up to that jitter. The engine, when there is a choice, draws
     from a fifth stream: an espeak-ng clip is the same clip whatever the other engines.
+    Whether to sing (with chance `singing`) and the song draw from a sixth (spawning six
+    streams gives the same first five as spawning five).
     """
-    streams = np.random.SeedSequence([seed, index]).spawn(5)
-    rng, audio_rng, control_rng, motion_rng, engine_rng = (
+    streams = np.random.SeedSequence([seed, index]).spawn(6)
+    rng, audio_rng, control_rng, motion_rng, engine_rng, sing_rng = (
         np.random.default_rng(s) for s in streams
     )
     engine = engines[0] if len(engines) == 1 else str(engine_rng.choice(engines))
     speech, info = _speak(engine, rng, festival_voices)
+    speech = _maybe_sing(speech, info, sing_rng, singing)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     # A little silence around the utterance, as in any recording.
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
@@ -154,6 +179,11 @@ def make_clip(
     timed = [("_", 0.0, lead)] + [(s, a + lead, b + lead) for s, a, b in speech.phonemes]
     timed.append(("_", timed[-1][2], total * speed))
     phonemes = [(s, a / speed, b / speed) for s, a, b in _merge_silences(timed)]
+    if isinstance(speech, Sung):  # the notes move with the phonemes: lead, then speed
+        info["notes"] = [
+            [round((a + lead) / speed, 4), round((b + lead) / speed, 4), m]
+            for a, b, m in speech.notes
+        ]
     features = compute_features(samples, fps=fps)
     controls = random_controls(control_rng)
     motion = synthesize_motion(phonemes, features, controls, motion_rng)
@@ -195,6 +225,16 @@ def _speak(
     return speech, info | voicing
 
 
+def _maybe_sing(speech: Speech, info: dict, rng: np.random.Generator, share: float) -> Speech:
+    """`speech`, sung with chance `share` (then `info` says so). With `share` 0 nothing is
+    drawn at all, so no stream moves."""
+    check_share(share)
+    if share == 0 or rng.random() >= share:
+        return speech
+    info["sung"] = True
+    return sing(speech, rng)
+
+
 def _merge_silences(phonemes: list[tuple[str, float, float]]) -> list[tuple[str, float, float]]:
     """Join neighbouring pauses into one and drop empty entries."""
     out: list[tuple[str, float, float]] = []
@@ -215,16 +255,18 @@ def build(
     fps: float = 25.0,
     progress: bool = True,
     engines: tuple[str, ...] = ("espeak",),
+    singing: float = 0.0,
 ) -> Path:
     """Write a corpus of at least `minutes` of audio to `out`; returns the manifest path.
 
     `engines`: the synthesisers, ("espeak",) or ("espeak", "festival"); with several, each
-    clip draws one evenly."""
+    clip draws one evenly. `singing`: the share of clips sung (0 to 1)."""
     from tqdm import tqdm
 
     if minutes <= 0:
         raise VasaError(f"--minutes must be positive, not {minutes}")
     engines, speakers = check_engines(engines)  # before any folder is made
+    check_share(singing)
     work = start_folder(out)
     started = time.time()
     shards, voices, frames, count, pending = [], set(), 0, 0, []
@@ -233,7 +275,8 @@ def build(
             seconds = 0.0
             while seconds < minutes * 60 or pending:
                 if seconds < minutes * 60:
-                    clip = make_clip(seed, count + len(pending), fps, False, engines, speakers)
+                    index = count + len(pending)
+                    clip = make_clip(seed, index, fps, False, engines, speakers, singing)
                     pending.append(clip)
                     voices.add(clip.info["voice"])
                     seconds += clip.info["seconds"]
@@ -257,6 +300,7 @@ def build(
             voices=sorted(voices),
             engines=list(engines),
             **({"festival_voices": speakers} if speakers else {}),
+            **({"singing": singing} if singing else {}),
             build_seconds=round(time.time() - started, 1),
         )
     finally:

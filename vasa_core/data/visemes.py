@@ -114,9 +114,11 @@ def mouth_track(phonemes: list[tuple[str, float, float]], times: np.ndarray) -> 
     # How far each phoneme's pull reaches (seconds): consonants are quick, vowels slower.
     reach = np.array([{"silence": 0.05, "vowel": 0.06}.get(k, 0.035) for k in kinds])
     dt = times[:, None] - centres[None, :]  # [T, K]: > 0 after the centre
-    # A pause holds the mouth at rest all through, not just at its middle: its pull is
-    # measured from its edges, 60 ms in (so the mouth relaxes as the pause begins).
-    hold = np.where(np.array(kinds) == "silence", np.maximum(0.5 * (ends - starts) - 0.06, 0), 0)
+    # A pause holds the mouth at rest all through, not just at its middle, and so does a
+    # long vowel (a sung note) hold its shape: their pull is measured from their edges, 60 ms
+    # in (so the mouth moves on as they end). Spoken vowels are too short for this to matter.
+    held = np.isin(kinds, ("silence", "vowel"))
+    hold = np.where(held, np.maximum(0.5 * (ends - starts) - 0.06, 0), 0)
     distance = np.maximum(np.abs(dt) - hold[None, :], 0)
     dominance = strength[None, :, None] * np.exp(-distance[..., None] / reach[None, :, None])
     dominance = np.repeat(dominance, len(MOUTH), axis=2)  # [T, K, 7]
