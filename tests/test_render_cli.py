@@ -151,3 +151,16 @@ def test_vasa_bench_on_a_chosen_device_measures_that_one_alone():
     report = json.loads(result.stdout)
     assert {row["device"] for row in report["results"]} == {"cpu"}
     assert {row["size"] for row in report["results"]} == {256, 512}
+
+
+def test_written_files_are_readable_by_others_as_plain_files_are(tmp_path):
+    from vasa_core.files import atomic_write
+    from vasa_core.media import write_video
+
+    video = write_video(tmp_path / "v.mp4", [np.zeros((16, 16, 3), np.uint8)] * 3, fps=25)
+    with atomic_write(tmp_path / "x.bin") as f:
+        f.write(b"x")
+    (tmp_path / "plain.bin").write_bytes(b"x")
+    plain = (tmp_path / "plain.bin").stat().st_mode & 0o777
+    assert video.stat().st_mode & 0o777 == plain  # was 0o600 (mkstemp's)
+    assert (tmp_path / "x.bin").stat().st_mode & 0o777 == plain

@@ -55,7 +55,16 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(handle, "wb") as f:
             yield f
+        usual_permissions(temporary)
         os.replace(temporary, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
+
+
+def usual_permissions(path: str | os.PathLike) -> None:
+    """Give a finished temporary file the mode a plain `open()` would have (0o666 less the
+    umask): `mkstemp` makes files only their owner can read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core.errors import VasaError
-from vasa_core.files import check_output
+from vasa_core.files import check_output, usual_permissions
 from vasa_core.native import quiet_stderr
 
 MARK = "AI-generated"  # drawn into every frame a talking-face video is made of
@@ -82,6 +82,7 @@ def write_video(
             raise VasaError(f"{path}: no frames to write")
         writer.close()
         writer = None
+        usual_permissions(temporary)
         os.replace(temporary, path)
         return path
     except (OSError, RuntimeError) as error:  # ffmpeg refused (e.g. an unreadable audio file)

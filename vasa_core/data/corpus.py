@@ -168,7 +168,7 @@ def make_clip(
         np.random.default_rng(s) for s in streams
     )
     engine = engines[0] if len(engines) == 1 else str(engine_rng.choice(engines))
-    speech, info = _speak(engine, rng, festival_voices)
+    speech, info = speak(engine, rng, festival_voices)
     speech = _maybe_sing(speech, info, sing_rng, singing)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     # A little silence around the utterance, as in any recording.
@@ -203,7 +203,7 @@ def make_clip(
     )
 
 
-def _speak(
+def speak(
     engine: str, rng: np.random.Generator, festival_voices: list[str] | None
 ) -> tuple[Speech, dict]:
     """A random utterance spoken by `engine`, and what to record of it.

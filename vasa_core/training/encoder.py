@@ -1,0 +1,290 @@
+"""Training the phonetic encoder (`vasa_core.audio.encoder`) on speech with exact phoneme
+times, made here by both of the kit's synthesisers, and measuring it on voices it never
+heard.
+
+    python -m vasa_core.training.encoder --out vasa_core/checkpoints/encoder.safetensors \\
+        [--minutes 180] [--steps 4500] [--seed 0] [--cache FILE.npz]
+
+1. data: random utterances as the corpus draws them (`corpus.speak`: text, voice, rate,
+   pitch; festival's voices stretched), espeak-ng and festival in turn; half the espeak-ng
+   ones re-spoken with any of espeak-ng's speaker variants, for more speakers than the
+   corpus's ten. Voices the corpus holds out are never used. Each utterance gets the
+   corpus's pauses around it and an augmentation (`vasa_core.data.augment_speech`, which
+   keeps phoneme times exact); frame t is
+   labelled with the class of the phoneme at its centre.
+2. training: random windows of 96 frames, cross-entropy weighted by 1 / sqrt(class
+   frequency) (closures are rare and matter most), AdamW with a cosine schedule.
+3. evaluation: the corpus's evaluation clips (`corpus.evaluation_clips`: sentences never
+   trained on, augmented as the corpus augments) of the held-out voices, both engines;
+   frame accuracy, balanced accuracy, bilabial recall, per engine and voice, and the
+   confusion matrix, written with the commands and wall times to ENCODER_CARD.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vasa_core.audio import RATE, compute_features
+from vasa_core.audio.encoder import (
+    CLASSES,
+    EncoderConfig,
+    EncoderNet,
+    PhoneticEncoder,
+    save_encoder,
+)
+from vasa_core.data import corpus
+from vasa_core.files import check_output
+from vasa_core.training.encoder_card import write_card
+from vasa_core.training.encoder_data import (
+    IGNORE,
+    Example,
+    Windows,
+    augmentation_name,
+    build_examples,
+    frame_labels,
+    load_examples,
+    save_examples,
+    speech_statistics,
+)
+
+
+def class_weights(examples: list[Example], power: float = 0.5) -> torch.Tensor:
+    """1 / frequency ** power per class, scaled to average 1 over the training frames."""
+    counts = np.bincount(np.concatenate([e.labels for e in examples]), minlength=len(CLASSES))
+    weights = (counts + 1.0) ** -power
+    return torch.tensor(weights * counts.sum() / (weights * counts).sum(), dtype=torch.float32)
+
+
+def mask_bands(x: torch.Tensor, rng: torch.Generator, widest: int = 10) -> torch.Tensor:
+    """Each window with a random run of up to `widest` mel bands blanked (SpecAugment's
+    frequency mask): no single band can be what a class is recognised by."""
+    size, bands = len(x), x.shape[-1]
+    width = torch.randint(widest + 1, (size, 1), generator=rng)
+    start = (torch.rand(size, 1, generator=rng) * (bands - width)).long()
+    band = torch.arange(bands)[None]
+    keep = (band < start) | (band >= start + width)
+    return x * keep[:, None, :]
+
+
+def fit(
+    encoder: PhoneticEncoder,
+    windows: Windows,
+    steps: int,
+    seed: int = 0,
+    weights: torch.Tensor | None = None,
+    lr: float = 3e-3,
+    batch: int = 32,
+    progress: bool = False,
+) -> list[float]:
+    """Train `encoder.net` in place for `steps` steps; the loss of each step."""
+    net, device = encoder.net.train(), encoder.device
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
+    warmup = min(100, steps // 10 + 1)
+
+    def schedule(step: int) -> float:  # a short warm-up, then a cosine down to 5%
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / (steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
+    weights = None if weights is None else weights.to(device)
+    rng, losses, started = torch.Generator().manual_seed(seed), [], time.time()
+    for step in range(steps):
+        x, y = windows.batch(batch, rng)
+        logits = net(mask_bands(x, rng).to(device))
+        loss = torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            y.to(device).reshape(-1),
+            weights,
+            ignore_index=IGNORE,
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        if progress and (step + 1) % 250 == 0:
+            recent = np.mean(losses[-250:])
+            print(
+                f"step {step + 1}/{steps}  loss {recent:.3f}  {time.time() - started:.0f} s",
+                flush=True,
+            )
+    net.eval()
+    return losses
+
+
+def new_encoder(examples: list[Example], config: EncoderConfig, device, seed: int = 0):
+    """An untrained encoder whose normalisation starts from these examples' speech."""
+    torch.manual_seed(seed)
+    mean, var = speech_statistics(examples, config)
+    return PhoneticEncoder(EncoderNet(config).to(device), mean, var)
+
+
+def scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
+    """Frame accuracy, balanced accuracy (the mean recall of the classes present),
+    bilabial recall, and the confusion matrix (rows: truth, columns: prediction)."""
+    k = len(CLASSES)
+    confusion = np.bincount(labels * k + predicted, minlength=k * k).reshape(k, k)
+    truth = confusion.sum(axis=1)
+    recall = np.diag(confusion) / np.maximum(truth, 1)
+    bilabial = CLASSES.index("bilabial")
+    return {
+        "frames": int(len(labels)),
+        "accuracy": float((labels == predicted).mean()) if len(labels) else float("nan"),
+        "balanced_accuracy": float(recall[truth > 0].mean()) if truth.any() else float("nan"),
+        "bilabial_recall": float(recall[bilabial]) if truth[bilabial] else float("nan"),
+        "majority": float(truth.max() / max(truth.sum(), 1)),
+        "confusion": confusion.tolist(),
+    }
+
+
+def voice_group(voice: str) -> str:
+    """The held-out voice a clip's voice belongs to (en-us-nyc+m5 counts under +m5)."""
+    return next((m for m in corpus.HELD_OUT_VOICE_MARKS if m in voice), voice)
+
+
+def evaluate(encoder: PhoneticEncoder, clips) -> dict:
+    """Scores over corpus clips (with audio and phonemes): all, per engine, per voice."""
+    fps = encoder.config.fps
+    rows = []  # (engine, voice group, labels, predictions) per clip
+    for clip in clips:
+        mel = compute_features(clip.samples, fps=fps).mel
+        labels = frame_labels(clip.info["phonemes"], len(mel), fps)
+        predicted = encoder.posteriors(mel).argmax(axis=1)
+        rows.append((clip.info["engine"], voice_group(clip.info["voice"]), labels, predicted))
+
+    def over(keep) -> dict:
+        chosen = [r for r in rows if keep(r)]
+        result = scores(
+            np.concatenate([r[2] for r in chosen]), np.concatenate([r[3] for r in chosen])
+        )
+        return result | {"clips": len(chosen)}
+
+    engines = sorted({r[0] for r in rows})
+    voices = sorted({r[1] for r in rows})
+    return {
+        "all": over(lambda r: True),
+        "engine": {e: over(lambda r, e=e: r[0] == e) for e in engines},
+        "voice": {v: over(lambda r, v=v: r[1] == v) for v in voices},
+    }
+
+
+def inference_seconds(encoder: PhoneticEncoder, seconds: float = 10.0) -> dict:
+    """Median wall time of the encoder (and of the mel it reads) on `seconds` of audio."""
+    samples = np.random.default_rng(0).standard_normal(int(seconds * RATE)).astype(np.float32)
+    times = {"features": [], "encoder": []}
+    for _ in range(5):
+        started = time.perf_counter()
+        mel = compute_features(samples * 0.1, fps=encoder.config.fps).mel
+        middle = time.perf_counter()
+        encoder.posteriors(mel)
+        times["features"].append(middle - started)
+        times["encoder"].append(time.perf_counter() - middle)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
+    """The training examples: from `--cache` where it was made with the same settings."""
+    key = f"{args.minutes}-{args.seed}-{fps}-{','.join(engines)}-{augmentation_name()}"
+    cache = Path(args.cache) if args.cache else None
+    if cache and cache.is_file():
+        with np.load(cache) as data:
+            same = str(data["key"]) == key
+        if same:
+            return load_examples(cache)
+    examples = build_examples(args.minutes, args.seed, fps, engines, args.workers)
+    if cache:
+        save_examples(cache, examples, key)
+    return examples
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m vasa_core.training.encoder")
+    parser.add_argument("--out", required=True, help="the .safetensors to write")
+    parser.add_argument("--minutes", type=float, default=180.0, help="of training speech")
+    parser.add_argument("--steps", type=int, default=4500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--engines", default="espeak,festival")
+    parser.add_argument("--eval-clips", type=int, default=60, help="per set of voices")
+    parser.add_argument("--workers", type=int, default=2, help="processes making speech")
+    parser.add_argument(
+        "--threads", type=int, help="torch's CPU threads (default: torch's own choice)"
+    )
+    parser.add_argument("--cache", help="an .npz to keep the training speech in")
+    parser.add_argument("--card", help="the model card (default: ENCODER_CARD.md beside --out)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse(argv)
+    out = check_output(args.out, ".safetensors", "encoder checkpoint")
+    engines = tuple(args.engines.split(","))
+    config, device, clock = EncoderConfig(), torch.device("cpu"), {"start": time.time()}
+    examples = examples_for(args, engines, config.fps)
+    clock["data"] = time.time()
+    if args.threads:  # on a shared machine, fewer threads than cores can be much faster
+        torch.set_num_threads(args.threads)
+    print(f"{len(examples)} utterances, {sum(len(e.labels) for e in examples)} frames")
+    encoder = new_encoder(examples, config, device, args.seed)
+    windows = Windows(encoder, examples)
+    losses = fit(encoder, windows, args.steps, args.seed, class_weights(examples), progress=True)
+    clock["training"] = time.time()
+    held = evaluate(encoder, corpus.evaluation_clips(args.eval_clips, "held-out", engines=engines))
+    seen = evaluate(encoder, corpus.evaluation_clips(args.eval_clips, "training", engines=engines))
+    clock["evaluation"] = time.time()
+    run = describe(args, examples, encoder, losses, clock)
+    encoder.training = run | {"held_out": {k: held[k] for k in ("all", "engine")}}
+    save_encoder(out, encoder)
+    card = Path(args.card) if args.card else out.with_name("ENCODER_CARD.md")
+    write_card(card, run, held, seen, inference_seconds(encoder))
+    print(
+        f"held-out voices: accuracy {held['all']['accuracy']:.3f}, balanced "
+        f"{held['all']['balanced_accuracy']:.3f}, bilabial recall "
+        f"{held['all']['bilabial_recall']:.3f}; wrote {out} and {card}"
+    )
+
+
+def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, clock) -> dict:
+    """How the encoder was made, for its metadata and card."""
+    import platform
+
+    marks = ["start", "data", "training", "evaluation"]
+    seconds = {b: clock[b] - clock[a] for a, b in zip(marks, marks[1:], strict=False)}
+    engines = [e.engine for e in examples]
+    labels = np.concatenate([e.labels for e in examples])
+    options = {"--engines": args.engines != "espeak,festival", "--threads": args.threads}
+    command = (
+        f"python -m vasa_core.training.encoder --out {args.out} --minutes {args.minutes:g} "
+        f"--steps {args.steps} --seed {args.seed}"
+    ) + "".join(f" {k} {getattr(args, k[2:])}" for k, on in options.items() if on)
+    return {
+        "command": command,
+        "config": encoder.config.as_dict() | {"past": encoder.config.past},
+        "parameters": sum(p.numel() for p in encoder.net.parameters()),
+        "minutes": len(labels) / encoder.config.fps / 60,
+        "clips": len(examples),
+        "engine_clips": ", ".join(f"{e} {engines.count(e)}" for e in sorted(set(engines))),
+        "class_frames": np.bincount(labels, minlength=len(CLASSES)).tolist(),
+        "augmentation": augmentation_name(),
+        "seed": args.seed,
+        "steps": args.steps,
+        "batch": 32,
+        "final_loss": float(np.mean(losses[-100:])),
+        "seconds": seconds | {"total": clock["evaluation"] - clock["start"]},
+        # The load over the last 15 minutes says whether other jobs shared the cores.
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"torch on {torch.get_num_threads()} thread(s), load average {os.getloadavg()[2]:.1f}",
+        "held_out_voices": list(corpus.HELD_OUT_VOICE_MARKS),
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The phonetic encoder's model card, ENCODER_CARD.md: what it is, how it was made (the
+commands and their wall times), and its figures on voices it never heard."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from vasa_core.audio.encoder import (
+    CLASSES,
+)
+from vasa_core.data import corpus
+from vasa_core.training.encoder_data import WINDOW
+
+
+def _score_rows(report: dict) -> list[str]:
+    rows = ["| | clips | frames | accuracy | balanced accuracy | bilabial recall | majority |"]
+    rows.append("|---|---:|---:|---:|---:|---:|---:|")
+    groups = [("all", report["all"])]
+    groups += [(f"engine {k}", v) for k, v in report["engine"].items()]
+    groups += [(f"voice {k}", v) for k, v in report["voice"].items()]
+    for name, s in groups:
+        rows.append(
+            f"| {name} | {s['clips']} | {s['frames']} | {s['accuracy']:.3f} | "
+            f"{s['balanced_accuracy']:.3f} | {s['bilabial_recall']:.3f} | {s['majority']:.3f} |"
+        )
+    return rows
+
+
+def _confusion_rows(confusion: list[list[int]]) -> list[str]:
+    """The confusion matrix as percentages of each true class (rows sum to 100)."""
+    short = [c.replace(" vowel", "").replace("other ", "") for c in CLASSES]
+    rows = ["| true \\ predicted | " + " | ".join(short) + " | frames |"]
+    rows.append("|---" + "|---:" * (len(CLASSES) + 1) + "|")
+    for name, counts in zip(CLASSES, np.array(confusion), strict=True):
+        share = 100 * counts / max(counts.sum(), 1)
+        rows.append(f"| {name} | " + " | ".join(f"{p:.0f}" for p in share) + f" | {counts.sum()} |")
+    return rows
+
+
+LIMITS = """\
+- It has heard two synthesisers only (espeak-ng's formant voices and festival's diphone
+  voices), augmented; no human speech. How far that carries to real voices is not measured
+  here: the held-out voices are new speakers of the same synthesisers.
+- Festival's Czech and Finnish held-out voices read the same dozen written sentences the
+  training voices read (festival's text has no templates in those languages), so their
+  figures measure a new voice more than new words.
+- Labels are the synthesisers' own phoneme times, at the centre of each 40 ms frame: a
+  p shorter than a frame may own no frame at all, and a frame across a boundary is
+  labelled by one side only. Vowel classes follow `vasa_core.data.visemes` (a diphthong
+  counts as its first vowel).
+- Normalisation is running, per band, started from the training speech: the first second
+  of a very quiet or strongly coloured recording is normalised less well than the rest.
+  Log-mel below -14 (digital silence) is raised to -14.
+"""
+
+
+def _wrap(*parts: str) -> str:
+    """One paragraph of the card, wrapped as the rest of the kit's Markdown is."""
+    return textwrap.fill(" ".join(parts), width=88, break_on_hyphens=False)
+
+
+def write_card(path: Path, run: dict, held: dict, seen: dict, speed: dict) -> None:
+    """ENCODER_CARD.md: what the encoder is, how it was made, what it scores."""
+    c, took = run["config"], run["seconds"]
+    frames = ", ".join(f"{k} {v}" for k, v in zip(CLASSES, run["class_frames"], strict=True))
+    blocks = [
+        "# Phonetic encoder: `encoder.safetensors`",
+        _wrap(
+            "Per-frame posteriors over",
+            ", ".join(CLASSES),
+            f"from the 80-band log-mel of `vasa_core.audio.features` at {c['fps']:g} fps",
+            f"(`vasa_core.audio.encoder`). A convolutional network of {run['parameters']:,}",
+            f"parameters: a first layer over {c['front_past']} past and {c['lookahead']}",
+            f"future frames, then causal residual blocks dilated {list(c['dilations'])}",
+            f"({c['past']} frames of past in all); look-ahead {c['lookahead']} frames",
+            f"({1000 * c['lookahead'] / c['fps']:.0f} ms). Its input is standardised by a",
+            f"running per-band mean and variance (time constant {c['decay_s']:g} s, pauses",
+            "counting a tenth) started from the training speech's, so that it runs live,",
+            "chunk by chunk, with the same numbers as on a whole clip.",
+        ),
+        "## Data",
+        _wrap(
+            f"{run['minutes']:.1f} minutes of generated speech ({run['clips']} utterances:",
+            f"{run['engine_clips']}), drawn as the corpus draws them (seed {run['seed']}),",
+            "half the espeak-ng ones re-spoken by any of its speaker variants, augmented by",
+            f"`vasa_core.data.{run['augmentation']}`. Never the held-out voices",
+            f"({', '.join(corpus.HELD_OUT_VOICE_MARKS)}). Labels: the synthesisers' own",
+            f"phoneme times, the phoneme at each frame's centre. Training frames: {frames}.",
+        ),
+        "## Reproduce",
+        f"```\n{run['command']}\n```",
+        _wrap(
+            f"Wall time on this machine ({run['machine']} over the last 15 minutes):",
+            f"{took['total']:.0f} s in all: data {took['data']:.0f} s, training",
+            f"{took['training']:.0f} s ({run['steps']} steps of {run['batch']} windows of",
+            f"{WINDOW} frames), evaluation {took['evaluation']:.0f} s. Final training loss",
+            f"{run['final_loss']:.3f}. The tests: `python -m pytest tests/test_encoder.py`.",
+        ),
+        *_figures(held, seen, speed),
+        "## Limits",
+        LIMITS,
+    ]
+    path.write_text("\n\n".join(blocks))
+
+
+def _figures(held: dict, seen: dict, speed: dict) -> list[str]:
+    return [
+        "## On held-out voices",
+        _wrap(
+            f"The corpus's evaluation clips (`corpus.evaluation_clips`, seed {corpus.EVAL_SEED}:",
+            "sentences never trained on, augmented as the corpus augments) spoken by voices",
+            "never trained on (a clip of en-us-nyc+m5 counts under +m5). Majority: the share",
+            "of the commonest class, what always guessing it scores. Balanced accuracy: the",
+            "mean recall of the classes.",
+        ),
+        "\n".join(_score_rows(held)),
+        "Confusion on the held-out voices, % of each true class (rows sum to 100):",
+        "\n".join(_confusion_rows(held["all"]["confusion"])),
+        "For reference, the same on training voices (new sentences), used to choose settings:",
+        "\n".join(_score_rows(seen)[: 3 + len(seen["engine"])]),
+        "## Speed",
+        _wrap(
+            f"10 s of audio on this CPU: the encoder {1000 * speed['encoder']:.1f} ms, the mel",
+            f"it reads (`compute_features`) {1000 * speed['features']:.1f} ms (medians of 5).",
+        ),
+    ]

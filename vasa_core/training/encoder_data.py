@@ -1,0 +1,180 @@
+"""The phonetic encoder's training data: utterances drawn as the corpus draws them, from
+both synthesisers, augmented with their phoneme times kept exact, labelled frame by frame
+with the encoder's classes; cached to a file, and cut into random windows."""
+
+from __future__ import annotations
+
+import multiprocessing
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from vasa_core.audio import RATE, compute_features, tts
+from vasa_core.audio.encoder import (
+    CLASSES,
+    EncoderConfig,
+    PhoneticEncoder,
+)
+from vasa_core.audio.load import to_mono
+from vasa_core.data import corpus, visemes
+from vasa_core.data.augment_speech import augment_speech
+
+WINDOW = 96  # frames a training window labels (3.8 s at 25 fps)
+IGNORE = -100  # label of padding frames, which the loss skips
+
+
+def phoneme_class(symbol: str) -> int:
+    """The index in CLASSES of a phoneme (IPA, as `visemes` reads it)."""
+    kind = visemes.kind(symbol)
+    if kind in ("silence", "bilabial", "labiodental"):
+        return CLASSES.index(kind)
+    if kind == "consonant":
+        return CLASSES.index("other consonant")
+    if next(ch for ch in visemes.base(symbol) if ch in visemes.VOWELS) in visemes.ROUNDED:
+        return CLASSES.index("rounded vowel")
+    shape = {"open": "open", "open-mid": "mid", "mid": "mid", "close": "close"}
+    return CLASSES.index(f"{shape[visemes.openness(symbol)]} vowel")
+
+
+def frame_labels(phonemes: list, frames: int, fps: float) -> np.ndarray:
+    """[frames] class of the phoneme at each frame's centre; silence where there is none."""
+    labels = np.full(frames, CLASSES.index("silence"), np.int64)
+    centres = (np.arange(frames) + 0.5) / fps
+    for symbol, start, end in phonemes:
+        labels[(centres >= start) & (centres < end)] = phoneme_class(symbol)
+    return labels
+
+
+@dataclass
+class Example:
+    mel: np.ndarray  # [T, 80] log-mel, as compute_features gives it
+    labels: np.ndarray  # [T] class indices
+    engine: str
+    voice: str
+
+
+def augment_timed(samples: np.ndarray, phonemes: list, rng: np.random.Generator):
+    """(augmented samples, phonemes retimed to them); `phonemes` cover the audio."""
+    return augment_speech(samples, RATE, phonemes, rng)
+
+
+def augmentation_name() -> str:
+    return "augment_speech.augment_speech"
+
+
+def _respeak(speech: tts.Speech, info: dict, rng: np.random.Generator) -> tuple:
+    """Half the espeak-ng utterances again, with a speaker variant drawn from all of
+    espeak-ng's (the corpus draws ten): more speakers to learn that speakers differ."""
+    if info["engine"] != "espeak" or rng.random() < 0.5:
+        return speech, info
+    names = [v for v in tts.variants() if " " not in v]
+    voice = info["voice"].split("+")[0] + "+" + str(rng.choice(names))
+    if corpus.held_out(voice):
+        return speech, info
+    again = tts.synthesize(info["text"], voice=voice, rate=info["rate"], pitch=info["pitch"])
+    return again, info | {"voice": voice}
+
+
+def training_example(seed: int, index: int, fps: float, voices: list[str]) -> Example | None:
+    """Utterance `index` for training (None where its voice is held out); `voices`: the
+    festival voices to speak with (none: espeak-ng only)."""
+    # Streams of their own (the 7), apart from those of the corpus's clips of this seed.
+    streams = np.random.SeedSequence([seed, index, 7]).spawn(4)
+    rng, variant_rng, audio_rng, engine_rng = (np.random.default_rng(s) for s in streams)
+    engine = "festival" if voices and engine_rng.random() < 0.5 else "espeak"
+    speech, info = corpus.speak(engine, rng, voices)
+    speech, info = _respeak(speech, info, variant_rng)
+    if corpus.held_out(info["voice"]):
+        return None
+    samples = to_mono(speech.samples, speech.rate, max_seconds=None)
+    # Pauses around it as in the corpus (and as in any recording).
+    lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
+    samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
+    timed = [("_", 0.0, lead)] + [(s, a + lead, b + lead) for s, a, b in speech.phonemes]
+    timed.append(("_", timed[-1][2], len(samples) / RATE))  # augmenting keeps them covering
+    samples, timed = augment_timed(samples.astype(np.float32), timed, audio_rng)
+    mel = compute_features(samples, fps=fps).mel
+    return Example(mel, frame_labels(timed, len(mel), fps), engine, info["voice"])
+
+
+def _example_job(job: tuple) -> Example | None:
+    return training_example(*job)
+
+
+def build_examples(
+    minutes: float, seed: int, fps: float, engines: tuple[str, ...], workers: int = 2
+) -> list[Example]:
+    """At least `minutes` of training speech, made by `workers` processes."""
+    _, speakers = corpus.check_engines(engines)
+    speakers = [v for v in speakers if not corpus.held_out(v)]
+    examples, index, seconds = [], 0, 0.0
+    # spawn, not fork: the parent may already run torch's thread pool.
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        while seconds < minutes * 60:
+            jobs = [(seed, i, fps, speakers) for i in range(index, index + 16 * workers)]
+            index += len(jobs)
+            for example in pool.imap(_example_job, jobs):
+                if example is not None and seconds < minutes * 60:
+                    examples.append(example)
+                    seconds += len(example.labels) / fps
+    return examples
+
+
+def save_examples(path: Path, examples: list[Example], key: str = "") -> None:
+    starts = np.cumsum([0] + [len(e.labels) for e in examples])
+    np.savez(
+        path,
+        mel=np.concatenate([e.mel for e in examples]).astype(np.float16),
+        labels=np.concatenate([e.labels for e in examples]).astype(np.int8),
+        starts=starts,
+        engines=np.array([e.engine for e in examples]),
+        voices=np.array([e.voice for e in examples]),
+        key=np.array(key),
+    )
+
+
+def load_examples(path: Path) -> list[Example]:
+    with np.load(path) as data:
+        s = data["starts"]
+        return [
+            Example(data["mel"][a:b].astype(np.float32), data["labels"][a:b].astype(np.int64), e, v)
+            for a, b, e, v in zip(s[:-1], s[1:], data["engines"], data["voices"], strict=True)
+        ]
+
+
+def speech_statistics(examples: list[Example], config: EncoderConfig) -> tuple:
+    """Per-band mean and variance of the (floored) mel of speech frames: the running
+    normalisation's warm start, so that its first frames are already about right."""
+    silence = CLASSES.index("silence")
+    x = np.concatenate([np.maximum(e.mel[e.labels != silence], config.floor) for e in examples])
+    return x.mean(axis=0).astype(np.float64), x.var(axis=0).astype(np.float64)
+
+
+class Windows:
+    """Random training windows over the normalised clips, laid end to end with the same
+    zero padding the encoder's stream uses (past before, look-ahead and more after)."""
+
+    def __init__(self, encoder: PhoneticEncoder, examples: list[Example], window: int = WINDOW):
+        c = encoder.config
+        self.window, self.past, self.span = window, c.past, c.past + window + c.lookahead
+        inputs, labels, starts = [], [], []
+        at = 0
+        for e in examples:
+            after = c.lookahead + max(0, window - len(e.labels))
+            inputs += [np.zeros((c.past, c.n_mels)), encoder.normaliser()(e.mel)]
+            inputs.append(np.zeros((after, c.n_mels)))
+            labels += [np.full(c.past, IGNORE), e.labels, np.full(after, IGNORE)]
+            # Windows may start at any frame that leaves a full window inside the clip.
+            starts.append(at + np.arange(max(1, len(e.labels) - window + 1)))
+            at += c.past + len(e.labels) + after
+        self.inputs = torch.from_numpy(np.concatenate(inputs).astype(np.float32))
+        self.labels = torch.from_numpy(np.concatenate(labels).astype(np.int64))
+        self.starts = torch.from_numpy(np.concatenate(starts))
+
+    def batch(self, size: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs [size, past + W + lookahead, n_mels], labels [size, W])."""
+        pick = self.starts[torch.randint(len(self.starts), (size,), generator=rng)]
+        rows = pick[:, None] + torch.arange(self.span)[None]
+        return self.inputs[rows], self.labels[rows[:, self.past : self.past + self.window]]
