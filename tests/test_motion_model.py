@@ -255,8 +255,7 @@ def test_the_head_moves_as_much_as_in_the_corpus_only_with_its_temperature():
 
     def sample(sampling):
         return [
-            generator.generate(compute_features(c.samples), c.controls, 0, sampling)
-            for c in clips
+            generator.generate(compute_features(c.samples), c.controls, 0, sampling) for c in clips
         ]
 
     def spread(motions):
