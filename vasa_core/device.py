@@ -5,10 +5,12 @@ reads `VASA_DEVICE`, the CLI `--device`."""
 from __future__ import annotations
 
 import os
-
-import torch
+from typing import TYPE_CHECKING
 
 from vasa_core.errors import VasaError
+
+if TYPE_CHECKING:
+    import torch
 
 CHOICES = ("auto", "cpu", "cuda")
 ENVIRONMENT = "VASA_DEVICE"
@@ -16,6 +18,8 @@ ENVIRONMENT = "VASA_DEVICE"
 
 def pick_device(choice: str | torch.device | None = None) -> torch.device:
     """The device for `choice` (None or "auto": CUDA when available, else the CPU)."""
+    import torch  # here, so that the CLI can read CHOICES without waiting for torch
+
     if isinstance(choice, torch.device):
         return choice
     name = "auto" if choice is None else str(choice).strip().lower()

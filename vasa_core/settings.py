@@ -35,7 +35,8 @@ class Sampling:
     lip_audio_guidance: float = 2.4  # the lips' audio weight, times audio_guidance
     # The network regresses the head towards its mean: from unit noise, the head moved
     # about half as much and half as fast as in the corpus. Starting the head's channels
-    # from wider noise restores it (2.0, measured on held-out voices).
+    # from wider noise restores it (2.0, chosen on training voices with
+    # benchmarks/motion_eval.py --voices training --head-temperature T).
     head_temperature: float = 2.0
     smooth_frames: float = 1.5  # head and gaze smoothed over ~60 ms (sampler jitter)
     overlap: int = 10  # frames each window shares with the one before (cross-faded)

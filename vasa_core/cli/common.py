@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from vasa_core.device import CHOICES
 from vasa_core.errors import VasaError
 from vasa_core.schema import Knob, knob
 
@@ -22,9 +23,6 @@ if TYPE_CHECKING:  # only for the hints: importing torch here would slow down `v
 Verbs = argparse._SubParsersAction
 
 SIZES = ("256", "512", "full")
-# The same as `vasa_core.device.CHOICES` (a test checks it), written again because that
-# module imports torch, which the parser must not wait for.
-DEVICES = ("auto", "cpu", "cuda")
 
 
 def read_portrait(spec: str) -> tuple[np.ndarray, str]:
@@ -60,7 +58,7 @@ def output_size(args: argparse.Namespace) -> int | None:
 def add_device_option(verb: argparse.ArgumentParser, help: str | None = None) -> None:
     verb.add_argument(
         "--device",
-        choices=list(DEVICES),
+        choices=list(CHOICES),
         default="auto",
         help=help or "where to compute: auto (CUDA when there is one), cpu or cuda",
     )
