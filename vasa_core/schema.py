@@ -170,6 +170,10 @@ class Knob:
             raise VasaError(f"{self.name} = {value} is outside {self.low:g}..{self.high:g}")
         return float(value)
 
+    def clip(self, value: float) -> float:
+        """A measured value brought inside the range (what a user could have asked for)."""
+        return float(np.clip(value, self.low, self.high))
+
 
 # One table for the CLI, the app, `Controls`, the sampling settings and ingest. The app's
 # sliders used to stop short of what the CLI accepted (gaze 30 vs 35, distance 0.7-1.4 vs

@@ -40,9 +40,9 @@ def ingest_video(path: str | os.PathLike) -> Clip:
     speech = np.pad(features.speech, (0, pad))[:count]
     gaze = motion[valid][:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]].mean(axis=0)
     controls = ctl.Controls(
-        gaze_yaw=_clip_to_knob(gaze[0], "gaze_yaw"),
-        gaze_pitch=_clip_to_knob(gaze[1], "gaze_pitch"),
-        distance=_clip_to_knob(motion[valid, schema.index("scale")].mean(), "distance"),
+        gaze_yaw=schema.knob("gaze_yaw").clip(gaze[0]),
+        gaze_pitch=schema.knob("gaze_pitch").clip(gaze[1]),
+        distance=schema.knob("distance").clip(motion[valid, schema.index("scale")].mean()),
     )
     info = {
         "video": path.name,
@@ -54,12 +54,6 @@ def ingest_video(path: str | os.PathLike) -> Clip:
         "phonemes": [],
     }
     return Clip(normalized, schema.check(motion), speech, controls, info, valid=valid)
-
-
-def _clip_to_knob(value: float, name: str) -> float:
-    """A measured control, brought inside the range a user could have asked for."""
-    knob = schema.knob(name)
-    return float(np.clip(value, knob.low, knob.high))
 
 
 def ingest(videos: list[str | os.PathLike], out: str | os.PathLike) -> tuple[Path, list[str]]:
