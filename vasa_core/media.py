@@ -206,6 +206,31 @@ def _ffmpeg_audio(path: Path, rate: int, max_seconds: float | None) -> np.ndarra
     return np.frombuffer(result.stdout, dtype=np.float32).copy()
 
 
+def codec_round_trip(
+    samples: np.ndarray, rate: int, encoder: str, suffix: str, kbps: int
+) -> np.ndarray:
+    """Mono float32 `samples` encoded by ffmpeg's `encoder` into a `.suffix` file at `kbps`
+    kbit/s and decoded again. Through a file, not a pipe: the container then records the
+    encoder's priming samples and the decoder drops them, so the audio stays aligned."""
+    import imageio_ffmpeg
+
+    raw = ["-f", "f32le", "-ar", str(rate), "-ac", "1"]
+    with tempfile.TemporaryDirectory(prefix="vasa-codec-") as folder:
+        path = os.path.join(folder, f"clip.{suffix}")
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-v", "error", "-y"]
+        steps = [
+            ([*raw, "-i", "pipe:0", "-c:a", encoder, "-b:a", f"{kbps}k", path], samples),
+            (["-i", path, *raw, "pipe:1"], None),
+        ]
+        for arguments, audio in steps:
+            stdin = b"" if audio is None else np.asarray(audio, dtype="<f4").tobytes()
+            result = subprocess.run(command + arguments, input=stdin, capture_output=True)
+            if result.returncode != 0:
+                lines = result.stderr.decode(errors="replace").strip().splitlines()
+                raise VasaError(f"ffmpeg codec round trip failed: {lines[-1] if lines else '?'}")
+    return np.frombuffer(result.stdout, dtype="<f4").copy()
+
+
 def stamp(frame: np.ndarray) -> np.ndarray:
     """The visible mark: small white text on a dark band, bottom right."""
     from PIL import Image, ImageDraw, ImageFont

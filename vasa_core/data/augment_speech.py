@@ -22,15 +22,13 @@ the length, is the dearest step, so it is among the rarest.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfiltfilt
 
+from vasa_core import media
 from vasa_core.errors import VasaError
 
 Phonemes = list[tuple[str, float, float]]
@@ -226,25 +224,8 @@ def codec_round_trip(
     samples late.) The result is cut or padded to the input's length: a codec rounds it
     to whole frames."""
     encoder, suffix, _ = CODECS[codec]
-    x = np.asarray(samples, dtype="<f4")
-    raw = ["-f", "f32le", "-ar", str(rate), "-ac", "1"]
-    with tempfile.TemporaryDirectory(prefix="vasa-codec-") as folder:
-        path = os.path.join(folder, f"clip.{suffix}")
-        _ffmpeg([*raw, "-i", "pipe:0", "-c:a", encoder, "-b:a", f"{kbps}k", path], x.tobytes())
-        decoded = _ffmpeg(["-i", path, *raw, "pipe:1"])
-    return fit_length(np.frombuffer(decoded, dtype="<f4"), len(x))
-
-
-def _ffmpeg(arguments: list[str], stdin: bytes = b"") -> bytes:
-    """Run imageio-ffmpeg's ffmpeg; its standard output, or a one-line VasaError."""
-    import imageio_ffmpeg
-
-    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-v", "error", "-y"]
-    result = subprocess.run(command + arguments, input=stdin, capture_output=True)
-    if result.returncode != 0:
-        lines = result.stderr.decode(errors="replace").strip().splitlines()
-        raise VasaError(f"ffmpeg codec round trip failed: {lines[-1] if lines else '?'}")
-    return result.stdout
+    decoded = media.codec_round_trip(samples, rate, encoder, suffix, kbps)
+    return fit_length(decoded, len(samples))
 
 
 def fit_length(samples: np.ndarray, n: int) -> np.ndarray:
