@@ -137,8 +137,6 @@ def test_pitch_voicing_and_speech_on_a_tone_with_pauses():
     assert features.speech[inside].all() and not features.speech[~on & ~np.roll(on, 1)].any()
     assert np.allclose(features.pitch[inside], 150, rtol=0.03)
     assert (features.voicing[inside] > 0.9).all()
-    normalized = features.normalized()
-    assert normalized.shape == (features.frames, 84) and np.isfinite(normalized).all()
 
 
 def test_mel_filterbank_matches_librosa():

@@ -10,7 +10,7 @@ from tests.conftest import run_vasa
 from tests.test_audio import ffmpeg
 from tests.test_cli import assert_one_line_error
 from vasa_core import bench, schema
-from vasa_core.audio import compute_features, load_audio, tts
+from vasa_core.audio import compute_features, condition, load_audio, tts
 from vasa_core.audio.load import to_mono
 from vasa_core.data import corpus, visemes
 from vasa_core.data.ingest import ingest, ingest_video
@@ -41,7 +41,7 @@ def test_manifest_and_shards_describe_each_other(built):
     assert manifest["frames"] == sum(len(s["motion"]) for s in shards)
     assert len(manifest["voices"]) >= 8
     for info, motion, speech, features in clips(shards):
-        assert features.shape == (len(motion), 84) and np.isfinite(features).all()
+        assert features.shape == (len(motion), condition.DIM) and np.isfinite(features).all()
         assert motion.shape[1] == schema.DIM and len(speech) == len(motion)
         assert info["phonemes"][-1][2] == pytest.approx(len(motion) / 25, abs=0.04)
 

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vasa_core import schema
-from vasa_core.audio import compute_features
+from vasa_core.audio import compute_features, condition
 from vasa_core.data import corpus
 from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
@@ -28,10 +28,10 @@ def inputs(batch=3, config=TINY, seed=0):
     return dict(
         x_t=torch.randn(batch, w, schema.DIM, generator=g),
         t=torch.rand(batch, generator=g),
-        audio=torch.randn(batch, w, 84, generator=g),
+        audio=torch.randn(batch, w, condition.DIM, generator=g),
         controls=torch.randn(batch, 10, generator=g),
         context_motion=torch.randn(batch, p, schema.DIM, generator=g),
-        context_audio=torch.randn(batch, p, 84, generator=g),
+        context_audio=torch.randn(batch, p, condition.DIM, generator=g),
         keep_audio=yes,
         keep_controls=yes,
         keep_context=yes,
@@ -126,10 +126,18 @@ def test_bad_checkpoints_are_refused(tmp_path, tiny_model):
     model, mean, std, _ = load_checkpoint(tiny_model[1])
     old = tmp_path / "old.safetensors"
     save_checkpoint(old, model, mean, std, {})
+    from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
     save_file(load_file(str(old)), str(old), metadata={"schema_version": "0"})
     with pytest.raises(VasaError, match="schema"):
+        load_checkpoint(old)
+    # A checkpoint trained on the mel features, before the phonetic encoder, is refused
+    # with a reason rather than fed rows it cannot read.
+    with safe_open(str(tiny_model[1]), framework="pt") as f:
+        meta = {k: v for k, v in f.metadata().items() if k != "condition"}
+    save_file(load_file(str(tiny_model[1])), str(old), metadata=meta)
+    with pytest.raises(VasaError, match="another audio condition"):
         load_checkpoint(old)
 
 
@@ -137,7 +145,7 @@ def test_any_length_in_windows_and_streaming_gives_the_same_motion(tiny_model):
     generator = MotionGenerator(tiny_model[1])
     clip = corpus.make_clip(9, 0, keep_audio=True)
     features = compute_features(clip.samples)
-    rows = features.normalized()
+    rows = generator.listen(features)
     whole = generator.generate(features, seed=3, sampling=Sampling(steps=4))
     assert whole.shape == (features.frames, schema.DIM)
     assert np.all(whole >= schema.LOW) and np.all(whole <= schema.HIGH)

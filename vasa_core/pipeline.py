@@ -130,7 +130,7 @@ class Pipeline:
         from vasa_core.render import Renderer
 
         rows = self.generator.stream(
-            [features.normalized()], controls, seed, sampling, features.fps
+            [self.generator.listen(features)], controls, seed, sampling, features.fps
         )
         renderer = Renderer(latents, size=size, device=self.device)
         while batch := list(itertools.islice(rows, RENDER_BATCH)):

@@ -8,7 +8,7 @@ its features describe that stretch of audio and nothing else:
   40 ms window centred on the frame; voicing: how periodic that window is (0..1);
 - speech: a voice-activity flag, loudness above an adaptive noise floor, with short gaps
   bridged and short blips ignored.
-`normalized()` stacks them, standardised per clip, as the generator's input.
+audio/condition.py turns them into what the motion generator hears.
 """
 
 from __future__ import annotations
@@ -38,26 +38,17 @@ class AudioFeatures:
     def frames(self) -> int:
         return len(self.loudness)
 
-    def normalized(self) -> np.ndarray:
-        """[T, 84] float32: mel, loudness and log-pitch standardised per clip; voicing and
-        speech as they are (0 or 1).
-
-        Per-clip standardisation removes the recording's level and colour, so a quiet phone
-        recording and a studio voice look alike to the generator.
-        """
-        mel = _standardise(self.mel)
-        loud = _standardise(self.loudness[:, None])
-        voiced = self.pitch > 0
-        log_pitch = np.zeros((self.frames, 1), np.float32)
-        if voiced.any():
-            lp = np.log(self.pitch[voiced])
-            log_pitch[voiced, 0] = (lp - lp.mean()) / (lp.std() + 1e-3)
-        extra = np.stack([self.voicing, self.speech.astype(np.float32)], axis=1)
-        return np.concatenate([mel, loud, log_pitch, extra], axis=1).astype(np.float32)
-
-
-def _standardise(x: np.ndarray) -> np.ndarray:
-    return (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-3)
+    def cut(self, start: int, stop: int) -> AudioFeatures:
+        """Frames start..stop-1, as a stream delivers them a chunk at a time."""
+        part = slice(start, stop)
+        return AudioFeatures(
+            self.fps,
+            self.mel[part],
+            self.loudness[part],
+            self.pitch[part],
+            self.voicing[part],
+            self.speech[part],
+        )
 
 
 def frame_bounds(samples: int, rate: int, fps: float) -> np.ndarray:
@@ -147,9 +138,11 @@ def _pitch(signal: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarr
 
 
 def _speech(loudness: np.ndarray, fps: float) -> np.ndarray:
-    """Voice activity: above max(-50 dBFS, noise floor + 12 dB), gaps < 150 ms bridged."""
+    """Voice activity: above max(-60 dBFS, noise floor + 12 dB), gaps < 150 ms bridged.
+
+    -60 dBFS, not higher, so that speech recorded 20 dB quieter than usual still counts."""
     floor = np.percentile(loudness, 10) if len(loudness) else SILENCE_DB
-    active = loudness > max(-50.0, floor + 12.0)
+    active = loudness > max(-60.0, floor + 12.0)
     active = _fill_runs(active, value=False, shorter_than=round(0.15 * fps))
     return _fill_runs(active, value=True, shorter_than=round(0.06 * fps) + 1)
 

@@ -3,9 +3,11 @@
     vasa corpus --out DIR --minutes 60 --seed 0
 
 Each clip: a generated utterance in one of five languages, spoken by a random espeak-ng
-voice and variant at a random rate and pitch, augmented (noise, reverberation, gain,
-telephone band, speed), turned into features per video frame, paired with a motion
-synthesised from its phoneme timings (synth.py) under random controls.
+voice and variant at a random rate and pitch, augmented with its phoneme times kept exact
+(data/augment_speech.py: pitch and formants, tempo, room, noise, telephone band, codec,
+level), turned into what the generator hears per video frame (audio/condition.py: the
+phonetic encoder's posteriors and the prosody), paired with a motion synthesised from its
+phoneme timings (synth.py) under random controls.
 
 With `engines=("espeak", "festival")` each clip draws its synthesiser too: Festival's
 diphone and unit-selection voices (audio/festival.py) sound unlike espeak-ng's, so the
@@ -21,7 +23,7 @@ choice draws from a stream of its own: with `singing=0` a seed gives the same co
 before singing joined, and the clips left spoken are the same whatever the share.
 
 On disk, DIR holds shards `shard-0000.npz`, ... and `manifest.json` (seed, voices, sizes,
-schema version). A shard stores its clips back to back: `features` [N, 84] float16,
+schema version). A shard stores its clips back to back: `features` [N, 12] float16,
 `motion` [N, 22], `speech` [N], `clip_start` [C + 1] (row where each clip starts),
 `valid` [N] (all true here; ingested videos mark frames without a face),
 `controls` [C, 10], and `clips` (JSON: text, voice, phonemes, ...). The same seed gives the
@@ -36,28 +38,32 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
 from vasa_core import schema
 from vasa_core.audio import RATE, compute_features, festival
+from vasa_core.audio.condition import DIM as CONDITION_DIM
+from vasa_core.audio.condition import condition
+from vasa_core.audio.encoder import PhoneticEncoder, load_encoder
 from vasa_core.audio.load import to_mono
 from vasa_core.audio.tts import Speech, synthesize
 from vasa_core.data import text
-from vasa_core.data.augment import augment
+from vasa_core.data.augment_speech import augment_speech
 from vasa_core.data.singing import Sung, sing
 from vasa_core.data.synth import synthesize_motion
 from vasa_core.errors import VasaError
 from vasa_core.motion import controls as ctl
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: features are the generator's condition (audio/condition.py)
 SHARD_MINUTES = 5.0
 
 
 @dataclass
 class Clip:
-    features: np.ndarray  # [T, 84] normalised audio features
+    features: np.ndarray  # [T, CONDITION_DIM] what the generator hears
     motion: np.ndarray  # [T, DIM]
     speech: np.ndarray  # [T] bool
     controls: ctl.Controls
@@ -151,6 +157,7 @@ def make_clip(
     engines: tuple[str, ...] = ("espeak",),
     festival_voices: list[str] | None = None,
     singing: float = 0.0,
+    encoder: PhoneticEncoder | None = None,
 ) -> Clip:
     """Clip `index` of the corpus with `seed`: a random utterance, its augmented audio's
     features, and a motion to go with it.
@@ -161,7 +168,8 @@ def make_clip(
     timings are reproduced up to that jitter. The engine, when there is a choice, draws
     from a fifth stream: an espeak-ng clip is the same clip whatever the other engines.
     Whether to sing (with chance `singing`) and the song draw from a sixth (spawning six
-    streams gives the same first five as spawning five).
+    streams gives the same first five as spawning five). `encoder`: the phonetic encoder
+    whose posteriors the features hold (None: the shipped one).
     """
     streams = np.random.SeedSequence([seed, index]).spawn(6)
     rng, audio_rng, control_rng, motion_rng, engine_rng, sing_rng = (
@@ -174,12 +182,13 @@ def make_clip(
     # A little silence around the utterance, as in any recording.
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
     samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
-    samples, speed = augment(samples.astype(np.float32), RATE, audio_rng)
-    total = len(samples) / RATE
     timed = [("_", 0.0, lead)] + [(s, a + lead, b + lead) for s, a, b in speech.phonemes]
-    timed.append(("_", timed[-1][2], total * speed))
-    phonemes = [(s, a / speed, b / speed) for s, a, b in _merge_silences(timed)]
-    if isinstance(speech, Sung):  # the notes move with the phonemes: lead, then speed
+    timed.append(("_", timed[-1][2], len(samples) / RATE))
+    plain = len(samples)
+    samples, phonemes = augment_speech(samples.astype(np.float32), RATE, timed, audio_rng)
+    phonemes = _merge_silences(phonemes)
+    speed = plain / len(samples)  # the tempo change: times scaled by 1 / speed
+    if isinstance(speech, Sung):  # the notes move with the phonemes: lead, then tempo
         info["notes"] = [
             [round((a + lead) / speed, 4), round((b + lead) / speed, 4), m]
             for a, b, m in speech.notes
@@ -194,13 +203,19 @@ def make_clip(
         "controls": controls.as_dict(),
     }
     return Clip(
-        features.normalized(),
+        condition(features, encoder or shipped_encoder()),
         motion,
         features.speech,
         controls,
         info,
         samples if keep_audio else None,
     )
+
+
+@lru_cache(maxsize=1)
+def shipped_encoder() -> PhoneticEncoder:
+    """The shipped phonetic encoder on the CPU, loaded once per process."""
+    return load_encoder(device="cpu")
 
 
 def speak(
@@ -332,7 +347,7 @@ def finish_folder(work: Path, out: str | os.PathLike, shards: list[str], **facts
         "channels": list(schema.NAMES),
         "controls": ctl.DIM,
         "emotions": list(ctl.EMOTIONS),
-        "feature_dim": 84,
+        "feature_dim": CONDITION_DIM,
         "shards": shards,
     } | facts
     manifest["minutes"] = round(manifest["minutes"], 3)
@@ -372,6 +387,11 @@ def load(folder: str | os.PathLike) -> tuple[dict, list[dict]]:
         manifest = json.loads((folder / "manifest.json").read_text())
     except (OSError, ValueError) as error:
         raise VasaError(f"{folder}: not a corpus (manifest.json: {error})") from None
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise VasaError(
+            f"{folder}: a corpus of format {manifest.get('format_version')}, this version reads "
+            f"{FORMAT_VERSION} (its features are the phonetic encoder's); build it again"
+        )
     if manifest.get("schema_version") != schema.SCHEMA_VERSION:
         raise VasaError(f"{folder}: made for motion schema v{manifest.get('schema_version')}")
     shards = []

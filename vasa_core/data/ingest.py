@@ -20,7 +20,8 @@ import numpy as np
 
 from vasa_core import schema
 from vasa_core.audio import RATE, compute_features, load_audio
-from vasa_core.data.corpus import Clip, finish_folder, start_folder, write_shard
+from vasa_core.audio.condition import condition
+from vasa_core.data.corpus import Clip, finish_folder, shipped_encoder, start_folder, write_shard
 from vasa_core.errors import VasaError
 from vasa_core.face.track import track_video
 from vasa_core.motion import controls as ctl
@@ -36,7 +37,7 @@ def ingest_video(path: str | os.PathLike) -> Clip:
     found = np.flatnonzero(valid)
     features = compute_features(samples, fps=fps)
     pad = max(0, count - features.frames)
-    normalized = np.pad(features.normalized(), ((0, pad), (0, 0)))[:count]
+    heard = np.pad(condition(features, shipped_encoder()), ((0, pad), (0, 0)))[:count]
     speech = np.pad(features.speech, (0, pad))[:count]
     gaze = motion[valid][:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]].mean(axis=0)
     controls = ctl.Controls(
@@ -53,7 +54,7 @@ def ingest_video(path: str | os.PathLike) -> Clip:
         "controls": controls.as_dict(),
         "phonemes": [],
     }
-    return Clip(normalized, schema.check(motion), speech, controls, info, valid=valid)
+    return Clip(heard, schema.check(motion), speech, controls, info, valid=valid)
 
 
 def ingest(videos: list[str | os.PathLike], out: str | os.PathLike) -> tuple[Path, list[str]]:

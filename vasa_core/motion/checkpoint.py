@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from vasa_core import schema
+from vasa_core.audio import condition
 from vasa_core.errors import VasaError
 from vasa_core.motion.model import Config, MotionDenoiser
 
@@ -23,6 +24,7 @@ def save_checkpoint(path: Path, model: MotionDenoiser, mean, std, training: dict
     meta = {
         "config": json.dumps(model.config.as_dict()),
         "schema_version": str(schema.SCHEMA_VERSION),
+        "condition": condition.FORMAT,
         "channels": json.dumps(list(schema.NAMES)),
         "mean": json.dumps(np.asarray(mean, dtype=float).tolist()),
         "std": json.dumps(np.asarray(std, dtype=float).tolist()),
@@ -56,6 +58,12 @@ def load_checkpoint(path: str | os.PathLike | None = None, device=None):
         raise VasaError(
             f"{path}: made for motion schema v{meta.get('schema_version')}, "
             f"this is v{schema.SCHEMA_VERSION}"
+        )
+    if meta.get("condition") != condition.FORMAT:
+        raise VasaError(
+            f"{path}: made for another audio condition "
+            f"({meta.get('condition', 'the mel features of vasa-kit before the phonetic encoder')}); "
+            "train it again on a corpus made by this version"
         )
     if json.loads(meta["channels"]) != list(schema.NAMES):
         raise VasaError(f"{path}: its motion channels differ from this schema's")

@@ -17,6 +17,8 @@ import torch
 from scipy.ndimage import gaussian_filter1d
 
 from vasa_core import schema
+from vasa_core.audio import condition
+from vasa_core.audio.encoder import load_encoder
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.device import pick_device
 from vasa_core.motion import diffusion
@@ -34,18 +36,23 @@ SMOOTHED = [
 HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
 LEARNED_MOTION_FROM = 0.5
 BLINKS = [schema.index("blink_left"), schema.index("blink_right")]
-SPEECH = 83  # column of AudioFeatures.normalized(): 1 in speech frames
 
 
 class MotionGenerator:
-    """The trained denoiser on one device, sampled a window at a time (`MotionSession`)."""
+    """The trained denoiser and the phonetic encoder it listens through, on one device,
+    sampled a window at a time (`MotionSession`)."""
 
-    def __init__(self, checkpoint=None, device=None):
+    def __init__(self, checkpoint=None, device=None, encoder=None):
         self.device = pick_device(device)
         self.checkpoint = checkpoint  # None: the shipped one
         self.model, self.mean, self.std, self.training = load_checkpoint(checkpoint, self.device)
+        self.encoder = load_encoder(encoder, self.device)  # None: the shipped one
         self.window = self.model.config.window
         self.context = self.model.config.context
+
+    def listen(self, features: AudioFeatures) -> np.ndarray:
+        """The condition rows [T, condition.DIM] the model hears for a whole clip."""
+        return condition.condition(features, self.encoder)
 
     def sample_window(
         self,
@@ -59,7 +66,7 @@ class MotionGenerator:
         temperature,
         generator,
     ) -> np.ndarray:
-        """One window: audio [W, 84] -> motion [W, DIM] (schema units)."""
+        """One window: condition rows [W, condition.DIM] -> motion [W, DIM] (schema units)."""
         device = self.device
 
         def tensor(x):
@@ -107,7 +114,7 @@ class MotionGenerator:
         sampling: Sampling = Sampling(),  # noqa: B008 (frozen dataclass)
         fps: float = 25.0,
     ) -> Iterator[np.ndarray]:
-        """Motion frames [DIM] as normalised audio feature rows [n, 84] arrive in chunks."""
+        """Motion frames [DIM] as condition rows [n, condition.DIM] arrive in chunks."""
         session = MotionSession(self, controls, seed, sampling, fps)
         for chunk in chunks:
             yield from session.push(chunk)
@@ -120,8 +127,8 @@ class MotionGenerator:
         seed: int = 0,
         sampling: Sampling = Sampling(),  # noqa: B008
     ) -> np.ndarray:
-        """Motion [T, DIM] for a whole clip's features (normalised over the whole clip)."""
-        rows = features.normalized()
+        """Motion [T, DIM] for a whole clip's features."""
+        rows = self.listen(features)
         return np.stack(list(self.stream([rows], controls, seed, sampling, features.fps)))
 
 
@@ -153,15 +160,16 @@ class MotionSession:
         self.stride = window - min(sampling.overlap, window // 2)
         self.vector = controls.vector()
         self.calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
-        self.buffer = np.zeros((0, 84), np.float32)  # audio from the first frame not yet final
+        width = generator.model.config.audio_dim
+        self.buffer = np.zeros((0, width), np.float32)  # audio from the first frame not yet final
         self.held = np.zeros((0, schema.DIM), np.float32)  # provisional motion for those
         self.context_motion = np.tile(schema.neutral(), (generator.context, 1))
-        self.context_audio = np.zeros((generator.context, 84), np.float32)
+        self.context_audio = np.zeros((generator.context, width), np.float32)
         self.has_context = False
         self.blinker = Blinker(fps, np.random.default_rng(seed))
 
     def push(self, rows: np.ndarray) -> Iterator[np.ndarray]:
-        """Add normalised feature rows [n, 84]; yields the motion frames made final."""
+        """Add condition rows [n, condition.DIM]; yields the motion frames made final."""
         window = self.generator.window
         self.buffer = np.concatenate([self.buffer, np.asarray(rows, np.float32)])
         while len(self.buffer) >= window:
@@ -208,9 +216,9 @@ class MotionSession:
 
     def _blink(self, motion: np.ndarray, audio: np.ndarray) -> np.ndarray:
         """Final frames get their blinks (in place), drawn frame by frame as they become
-        final, so chunking cannot change them; the speech flag is the features' last column."""
+        final, so chunking cannot change them; they read the condition's speech flag."""
         if not self.sampling.model_blinks:
-            closure = self.blinker.curve(audio[:, SPEECH] > 0.5)
+            closure = self.blinker.curve(audio[:, condition.SPEECH] > 0.5)
             motion[:, BLINKS] = closure[:, None]
         return motion
 

@@ -19,9 +19,8 @@ import torch
 from torch import nn
 
 from vasa_core import schema
+from vasa_core.audio import condition
 from vasa_core.motion import controls as ctl
-
-AUDIO_DIM = 84
 
 
 @dataclass
@@ -32,6 +31,7 @@ class Config:
     layers: int = 4
     heads: int = 4
     dropout: float = 0.1
+    audio_dim: int = condition.DIM  # columns of the audio condition (audio/condition.py)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -51,7 +51,7 @@ class MotionDenoiser(nn.Module):
         self.config = config
         d = config.width
         self.motion_in = nn.Linear(schema.DIM, d)
-        self.audio_in = nn.Linear(AUDIO_DIM, d)
+        self.audio_in = nn.Linear(config.audio_dim, d)
         self.controls_in = nn.Sequential(nn.Linear(ctl.DIM, d), nn.SiLU(), nn.Linear(d, d))
         self.time_in = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.position = nn.Parameter(torch.zeros(config.context + config.window, d))
@@ -76,10 +76,10 @@ class MotionDenoiser(nn.Module):
         self,
         x_t: torch.Tensor,  # [B, W, DIM] noisy motion (normalised)
         t: torch.Tensor,  # [B] diffusion time in [0, 1]
-        audio: torch.Tensor,  # [B, W, 84]
+        audio: torch.Tensor,  # [B, W, audio_dim]
         controls: torch.Tensor,  # [B, C]
         context_motion: torch.Tensor,  # [B, P, DIM] clean (normalised)
-        context_audio: torch.Tensor,  # [B, P, 84]
+        context_audio: torch.Tensor,  # [B, P, audio_dim]
         keep_audio: torch.Tensor,  # [B] bool: condition present
         keep_controls: torch.Tensor,
         keep_context: torch.Tensor,
