@@ -143,6 +143,8 @@ def test_bench_reports_speed_against_the_grid_sample_floor():
     (row,) = report["results"]
     assert row["size"] == 256 and row["fps"] > 0 and row["ratio_to_grid_sample"] > 1
     assert "256" in bench.table(report) and report["audio_features_x_real_time"] > 1
+    assert 0 < report["motion_seconds_per_10s_audio"] < 10
+    assert "motion for 10 s of audio" in bench.table(report)
 
 
 def test_vasa_bench_on_a_chosen_device_measures_that_one_alone():

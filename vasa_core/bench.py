@@ -101,6 +101,7 @@ def run(frames: int = 100, sizes=(256, 512), devices=None) -> dict:
     audio = audio_speed()
     return {
         "audio_features_x_real_time": audio,
+        "motion_seconds_per_10s_audio": motion_speed(devices[0]),
         "machine": {
             "cpu": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),
@@ -123,6 +124,24 @@ def audio_speed(seconds: float = 30.0) -> float:
     return round(seconds / elapsed, 1)
 
 
+def motion_speed(device: torch.device, seconds: float = 10.0) -> float:
+    """Seconds to turn `seconds` of speech into motion: features, the phonetic encoder and
+    the diffusion sampler with the default settings (best of 3, after a warm-up)."""
+    from vasa_core.audio import RATE, compute_features
+    from vasa_core.audio.load import to_mono
+    from vasa_core.audio.tts import synthesize
+    from vasa_core.motion.generator import MotionGenerator
+
+    generator = MotionGenerator(device=device)
+    speech = synthesize("Peter baked a big blue pie for Mum. " * 4, voice="en-us", rate=160)
+    voice = np.resize(to_mono(speech.samples, speech.rate), int(seconds * RATE))
+
+    def motion():
+        return generator.generate(compute_features(voice))
+
+    return round(_seconds(motion, 1, device, trials=3), 3)
+
+
 def table(report: dict) -> str:
     rows = [
         f"{'device':<8} {'size':>5} {'fps':>8} {'ms/frame':>9} {'grid_sample ms':>15} {'ratio':>6}"
@@ -137,4 +156,8 @@ def table(report: dict) -> str:
         f"({report['frames']} frames; {m['threads']} CPU threads; GPU: {m['cuda'] or 'none'})"
     )
     rows.append(f"audio features: {report['audio_features_x_real_time']:.0f}x real time")
+    rows.append(
+        f"motion for 10 s of audio (features, encoder, sampler): "
+        f"{report['motion_seconds_per_10s_audio']:.2f} s"
+    )
     return "\n".join(rows)
