@@ -170,9 +170,7 @@ def main() -> None:
     parser.add_argument("--audio-guidance", type=float, default=defaults.audio_guidance)
     parser.add_argument("--head-temperature", type=float, default=defaults.head_temperature)
     parser.add_argument("--smooth-frames", type=float, default=defaults.smooth_frames)
-    parser.add_argument(
-        "--lip-audio-guidance", type=float, default=defaults.lip_audio_guidance
-    )
+    parser.add_argument("--lip-audio-guidance", type=float, default=defaults.lip_audio_guidance)
     parser.add_argument("--engines", default="espeak", help="espeak, festival or both")
     parser.add_argument("--singing", type=float, default=0.0, help="share of clips sung")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")

@@ -20,7 +20,18 @@ LAYERS = {
     1: {"errors", "files", "native", "device", "schema", "settings", "media", "examples", "curves"},
     2: {"face", "audio", "motion", "render"},
     3: {"data", "training", "eval"},
-    4: {"pipeline", "reenact", "bench", "viz", "notebook", "cli", "app", "__main__", "__init__"},
+    4: {
+        "pipeline",
+        "live",
+        "reenact",
+        "bench",
+        "viz",
+        "notebook",
+        "cli",
+        "app",
+        "__main__",
+        "__init__",
+    },
 }
 # Within layers 2 and 3, only these imports (the data flow; training reads the corpus,
 # eval reads the viseme rules it measures articulation against).

@@ -13,15 +13,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
 from vasa_core.errors import VasaError
-from vasa_core.files import check_output, usual_permissions
+from vasa_core.files import (
+    DISK_ERRORS,
+    check_output,
+    temporary_beside,
+    usual_permissions,
+    write_failed,
+)
 from vasa_core.native import quiet_stderr
 
 MARK = "AI-generated"  # drawn into every frame a talking-face video is made of
@@ -55,6 +64,69 @@ def check_audio(path: str | os.PathLike) -> None:
         raise VasaError(f"{path}: no audio that ffmpeg can read in this file")
 
 
+@dataclass(frozen=True)
+class VideoInfo:
+    """What ffmpeg finds in a video file besides its pictures."""
+
+    has_audio: bool
+    seconds: float | None  # None where the container does not say
+
+
+# ffmpeg's demuxers for a single picture (whose one frame it calls a video stream), and for
+# text (which it renders as a video).
+_PICTURE_DEMUXER = re.compile(r"^(image2|\w+_pipe)$")
+_TEXT_DEMUXER = "tty"
+
+
+def _not_media(description: str) -> str | None:
+    """What a file that ffmpeg opened is if it is no sound or video ("a text file", "a still
+    picture"), from ffmpeg's description of it; None for anything else."""
+    demuxer = re.search(r"^Input #0, ([^,]+)", description, re.MULTILINE)
+    name = demuxer.group(1) if demuxer else None
+    if name == _TEXT_DEMUXER:
+        return "a text file"
+    if name and _PICTURE_DEMUXER.match(name):
+        return "a still picture"
+    return None
+
+
+def check_video(path: str | os.PathLike) -> VideoInfo:
+    """What a video file holds, or one clear error if it is not a video: text, a still
+    picture, or something ffmpeg cannot read (with ffmpeg's reason, not its whole log)."""
+    text = describe_media(path)
+    if kind := _not_media(text):
+        raise VasaError(f"{path}: {kind}, not a video")
+    # A sound file's cover art is a video stream to ffmpeg, but not a video.
+    has_video = re.search(r"Stream #\S+.*: Video:(?!.*attached pic)", text) is not None
+    if not has_video:
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        reason = lines[-1] if lines else "no video stream"
+        reason = reason.replace(str(path), "").lstrip(": ") or "no video stream"
+        if "At least one output file" in reason:  # ffmpeg read it but found no video in it
+            reason = "no video stream"
+        raise VasaError(f"{path}: not a video file ffmpeg can read ({reason})")
+    has_audio = re.search(r"Stream #\S+.*: Audio:", text) is not None
+    return VideoInfo(has_audio, _duration(text))
+
+
+def _duration(description: str) -> float | None:
+    """Seconds from ffmpeg's "Duration: 00:01:02.50" (None for "Duration: N/A")."""
+    found = re.search(r"Duration: (\d+):(\d+):([\d.]+)", description)
+    if not found:
+        return None
+    hours, minutes, seconds = found.groups()
+    return 3600 * int(hours) + 60 * int(minutes) + float(seconds)
+
+
+def too_long(what: object, seconds: float, limit: float) -> VasaError:
+    """The one wording of a length limit, in seconds, exact enough to show the excess."""
+    shown = f"{seconds:.1f}"
+    if float(shown) <= limit:  # 600.04 s is not "600.0 s is longer than 600 s"
+        shown = f"{seconds:.3f}"
+    minutes = f" ({limit / 60:g} minutes)" if limit >= 60 else ""
+    return VasaError(f"{what}: {shown} s is longer than the limit of {limit:g} s{minutes}")
+
+
 def write_video(
     path: str | os.PathLike,
     frames: Iterable[np.ndarray],
@@ -69,57 +141,99 @@ def write_video(
     path = check_writable(path)
     if audio is not None:
         check_audio(audio)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".vasa-", suffix=".mp4")
+    handle, temporary = temporary_beside(path, suffix=".mp4")
     os.close(handle)
-    writer = None
+    encoder = None
     try:
         for frame in frames:
             frame = _even(np.ascontiguousarray(frame, dtype=np.uint8))
-            if writer is None:
-                writer = _h264_writer(temporary, frame.shape[:2], fps, audio, metadata)
-            writer.send(frame)
-        if writer is None:
+            if encoder is None:
+                encoder = _H264(temporary, frame.shape[:2], fps, audio, metadata)
+            encoder.send(frame)
+        if encoder is None:
             raise VasaError(f"{path}: no frames to write")
-        writer.close()
-        writer = None
+        encoder.finish()
         usual_permissions(temporary)
         os.replace(temporary, path)
         return path
-    except (OSError, RuntimeError) as error:  # ffmpeg refused (e.g. an unreadable audio file)
-        last = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        what = f" with audio {audio}" if audio is not None else ""
-        raise VasaError(f"{path}: ffmpeg could not write the video{what} ({last})") from None
+    except _FfmpegFailed as failed:
+        raise _video_error(path, audio, failed.log) from None
     finally:
-        if writer is not None:
-            with contextlib.suppress(Exception):
-                writer.close()
+        if encoder is not None:
+            encoder.stop()
         with contextlib.suppress(FileNotFoundError):
             os.remove(temporary)
 
 
-def _h264_writer(path: str, shape: tuple[int, int], fps: float, audio, metadata) -> Generator:
-    """imageio-ffmpeg's frame writer for an MP4 that browsers play, started and ready."""
-    import imageio_ffmpeg
+def _video_error(path: Path, audio, log: str) -> VasaError:
+    """One line for ffmpeg's failure: the disk's refusal if that was it (ffmpeg's own lines
+    say it four ways), else ffmpeg's last line."""
+    for code in DISK_ERRORS:
+        if os.strerror(code) in log:
+            return write_failed([path], OSError(code, os.strerror(code)))
+    lines = [re.sub(r"^\[[^]]*\]\s*", "", line).strip() for line in log.splitlines()]
+    last = next((line for line in reversed(lines) if line), "ffmpeg stopped")
+    what = f" with audio {audio}" if audio is not None else ""
+    return VasaError(f"{path}: ffmpeg could not write the video{what} ({last})")
 
-    height, width = shape
-    tags = [arg for k, v in (metadata or {}).items() for arg in ("-metadata", f"{k}={v}")]
-    writer = imageio_ffmpeg.write_frames(
-        path,
-        (width, height),
-        fps=fps,
-        codec="libx264",
-        pix_fmt_out="yuv420p",
-        macro_block_size=2,
-        quality=None,
-        output_params=["-crf", "18", "-preset", "veryfast", "-movflags", "+faststart"]
-        + (["-shortest"] if audio is not None else [])
-        + tags,
-        audio_path=None if audio is None else str(audio),
-        audio_codec=None if audio is None else "aac",
-        ffmpeg_log_level="error",
-    )
-    writer.send(None)
-    return writer
+
+class _FfmpegFailed(Exception):
+    def __init__(self, log: str):
+        self.log = log
+
+
+class _H264:
+    """An ffmpeg encoding raw RGB frames from its stdin into an MP4 that browsers play
+    (H.264, yuv420p, AAC sound). What ffmpeg says goes to an unnamed temporary file, read
+    back only to explain a failure: a user sees one line, not ffmpeg's."""
+
+    def __init__(self, path: str, shape: tuple[int, int], fps: float, audio, metadata) -> None:
+        import imageio_ffmpeg
+
+        height, width = shape
+        rate = str(Fraction(fps).limit_denominator())  # 29.97 stays 30000/1001
+        raw = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", rate]
+        sound = ["-an"] if audio is None else ["-i", str(audio)]
+        mapping = [] if audio is None else ["-map", "0:v:0", "-map", "1:a:0", "-c:a", "aac"]
+        tags = [arg for k, v in (metadata or {}).items() for arg in ("-metadata", f"{k}={v}")]
+        command = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-v", "error", *raw, "-i", "-"]
+        command += [*sound, "-c:v", "libx264", "-pix_fmt", "yuv420p", *mapping]
+        command += ["-crf", "18", "-preset", "veryfast", "-movflags", "+faststart"]
+        command += (["-shortest"] if audio is not None else []) + tags + [path]
+        self.log = tempfile.TemporaryFile()
+        # A session of its own: Ctrl-C reaches us, and we stop ffmpeg, rather than ffmpeg
+        # dying first and a broken pipe passing for an ffmpeg error.
+        self.process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self.log,
+            start_new_session=True,
+        )
+
+    def send(self, frame: np.ndarray) -> None:
+        try:
+            self.process.stdin.write(memoryview(frame).cast("B"))
+        except BrokenPipeError:  # ffmpeg stopped: its log says why
+            self.finish()
+            raise _FfmpegFailed("ffmpeg stopped reading frames") from None
+
+    def finish(self) -> None:
+        """Let ffmpeg write the file's end; _FfmpegFailed with its log unless it did."""
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.close()
+        if self.process.wait() != 0:
+            self.log.seek(0)
+            raise _FfmpegFailed(self.log.read().decode(errors="replace"))
+
+    def stop(self) -> None:
+        """Make sure ffmpeg is gone (interrupted, or the frames failed), and its log."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            self.process.stdin.close()
+        self.log.close()
 
 
 def _even(frame: np.ndarray) -> np.ndarray:
@@ -136,11 +250,16 @@ def video_frames(path: str | os.PathLike):
     """(frames as an iterator of [H, W, 3] uint8, fps) of a video file, read lazily."""
     import imageio_ffmpeg
 
+    check_video(path)
     try:
         reader = imageio_ffmpeg.read_frames(str(path))
         meta = next(reader)
     except (OSError, RuntimeError, StopIteration) as error:
-        raise VasaError(f"{path}: not a video ffmpeg can read ({error})") from None
+        # imageio's message holds ffmpeg's whole log: its last line says why.
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        raise VasaError(
+            f"{path}: not a video file ffmpeg can read ({lines[-1] if lines else '?'})"
+        ) from None
     width, height = meta["size"]
     return (np.frombuffer(f, np.uint8).reshape(height, width, 3) for f in reader), float(
         meta["fps"]
@@ -164,10 +283,7 @@ def read_audio(path: Path, rate: int, max_seconds: float | None) -> tuple[np.nda
     except (RuntimeError, soundfile.LibsndfileError, TypeError):
         return _ffmpeg_audio(path, rate, max_seconds), rate
     if max_seconds is not None and info.duration > max_seconds:
-        raise VasaError(
-            f"{path}: {info.duration / 60:.1f} minutes is longer than the limit of "
-            f"{max_seconds / 60:g} minutes"
-        )
+        raise too_long(path, info.duration, max_seconds)
     try:
         with quiet_stderr():
             samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
@@ -200,8 +316,12 @@ def _ffmpeg_audio(path: Path, rate: int, max_seconds: float | None) -> np.ndarra
         command += ["-t", str(max_seconds + 1.0)]  # enough to tell that it is too long
     result = subprocess.run(command + ["-"], capture_output=True, stdin=subprocess.DEVNULL)
     if result.returncode != 0 or not result.stdout:
+        if kind := _not_media(describe_media(path)):
+            raise VasaError(f"{path}: no audio in {kind}; give a sound, or a video with sound")
         detail = result.stderr.decode(errors="replace").strip().splitlines()
         reason = detail[-1] if detail else "no audio stream"
+        if "output file" in reason:  # ffmpeg read the file, but found no sound to output
+            reason = "no audio stream"
         raise VasaError(f"{path}: no audio that ffmpeg can read ({reason})")
     return np.frombuffer(result.stdout, dtype=np.float32).copy()
 

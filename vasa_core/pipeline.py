@@ -33,22 +33,10 @@ from vasa_core.device import pick_device
 from vasa_core.errors import VasaError
 from vasa_core.media import stamp, write_talking_video
 from vasa_core.motion.controls import Controls
+from vasa_core.motion.portrait import combine
 from vasa_core.settings import Sampling
 
-KEPT_EXPRESSION = ("smile", "frown", "brow_raise", "brow_frown", "brow_inner_up")
-RELATIVE_POSE = ("yaw", "pitch", "roll")
 RENDER_BATCH = 4  # frames rendered together: small, so the first ones show early
-
-
-def combine(portrait: np.ndarray, generated: np.ndarray) -> np.ndarray:
-    """Motion for the portrait: generated head motion on top of its own pose, its lasting
-    expression kept under the generated one."""
-    motion = generated.copy()
-    for name in RELATIVE_POSE:
-        motion[:, schema.index(name)] += portrait[schema.index(name)]
-    for name in KEPT_EXPRESSION:
-        motion[:, schema.index(name)] += portrait[schema.index(name)]
-    return np.clip(motion, schema.LOW, schema.HIGH)
 
 
 @dataclass
@@ -88,6 +76,26 @@ class Pipeline:
 
         self.device = pick_device(device)
         self.generator = MotionGenerator(checkpoint, self.device)
+        self.live_generator = None  # loaded by the first `live` session
+
+    def live(
+        self,
+        latents,
+        controls: Controls = Controls(),  # noqa: B008 (frozen dataclass)
+        seed: int = 0,
+        sampling: Sampling = Sampling(),  # noqa: B008
+        size: int | None = 256,
+        mark: bool = True,
+    ):
+        """A live session for the portrait's `latents`: push audio chunks, get timed frames
+        (vasa_core/live.py). The live generator is loaded on first use."""
+        from vasa_core.live import LiveSession
+        from vasa_core.motion.generator import MotionGenerator
+        from vasa_core.motion.live import live_path
+
+        if self.live_generator is None:
+            self.live_generator = MotionGenerator(live_path(), self.device)
+        return LiveSession(self.live_generator, latents, controls, seed, sampling, size, mark)
 
     def made_with(self, seed: int, sampling: Sampling) -> dict:
         """What a video records of how it was made, enough to make it again."""

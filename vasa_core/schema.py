@@ -195,3 +195,15 @@ _KNOB = {k.name: k for k in KNOBS}
 def knob(name: str) -> Knob:
     """The range of a control by name."""
     return _KNOB[name]
+
+
+# Seeds are not a knob: a float cannot hold every one of them. The largest is the largest
+# torch's generators take (2**70 overflowed inside them; numpy refuses negative ones).
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(value: int) -> int:
+    """`value` as a seed, or one clear error if it is outside 0..2**63 - 1."""
+    if not 0 <= value <= MAX_SEED:
+        raise VasaError(f"seed {value} is outside 0..{MAX_SEED} (0..2**63 - 1)")
+    return int(value)

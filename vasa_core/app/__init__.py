@@ -11,7 +11,8 @@ its Face Mesh fit and face latents are shown beside it. Then, in tabs:
 
 Models load once, on the device `VASA_DEVICE` names (cpu, cuda or auto; unset: auto);
 requests are queued one at a time (a CPU does one well); each request works in a temporary
-folder of its own, removed when its answer has been sent.
+folder of its own, removed when its answer has been sent; the app's folder, Gradio's cache
+included, is removed when it exits.
 
 One module a part of the page, each holding its layout function and its handlers:
 `portrait` (the header), `generate`, `edit`, `reenact`, `learn`; `shared` holds what they
@@ -21,9 +22,10 @@ preview loop); `page` puts them together (`build_app`) and starts the server (`m
 
 import os
 
-# Before Gradio is first imported (by the modules below): the app makes no outside calls.
+# Before Gradio is first imported (by the modules below): the app makes no outside calls,
+# and Gradio's files go in the app's folder (`folders`), which goes when the app exits.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
+import vasa_core.app.folders  # noqa: E402, F401
 from vasa_core.app.page import build_app, main  # noqa: E402
 
 __all__ = ["build_app", "main"]

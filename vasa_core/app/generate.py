@@ -118,14 +118,17 @@ def _options(emotion: str, v: dict[str, float], seed, size: str) -> dict:
 
 
 def _seed(seed) -> int:
-    """The seed as an int: the page's box sends one, an API call may send 1.5, None or text."""
+    """The seed as an int: the page's box sends one, an API call may send 1.5, None, text
+    or a number too large for the generators."""
+    if isinstance(seed, int) and not isinstance(seed, bool):
+        return schema.check_seed(seed)  # exactly: a float would round 2**63 - 1 up
     try:
         number = float(seed)
     except (TypeError, ValueError):
         number = float("nan")
     if not number.is_integer():  # False for nan and inf too
         raise VasaError(f"seed = {seed!r} must be a whole number")
-    return int(number)
+    return schema.check_seed(int(number))
 
 
 def run_generate(
@@ -152,9 +155,9 @@ def run_generate(
     from vasa_core.pipeline import speak
 
     text = (text or "").strip()
-    if not text and recording is None:
-        raise gr.Error("type something to say, or record or upload a voice")
     with shown_errors(), request_folder() as folder:
+        if not text and recording is None:
+            raise VasaError("type something to say, or record or upload a voice")
         # By knob name (SLIDERS lists them in this order), each checked on its knob.
         values = (intensity, gaze_yaw, gaze_pitch, distance, head_motion, guidance, steps, fps)
         v = {name: knob_value(name, value) for name, value in zip(SLIDERS, values, strict=True)}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import gradio as gr
@@ -21,7 +22,7 @@ from vasa_core.errors import VasaError
 def build_app() -> gr.Blocks:
     """The page: each tab lays itself out and wires its own handlers; only the portrait's
     analysis spans two parts (it fills the header and the Edit tab), so it is wired here."""
-    with gr.Blocks(title="vasa-kit") as demo:
+    with gr.Blocks(title="vasa-kit", delete_cache=shared.DELETE_CACHE) as demo:
         top = header()
         with gr.Tab("Generate", elem_id="tab-generate"):
             generate_tab(top.portrait)
@@ -37,6 +38,10 @@ def build_app() -> gr.Blocks:
     return demo
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Start the app: `VASA_HOST` and `VASA_PORT` say where, `VASA_DEVICE` on what."""
     try:
@@ -48,6 +53,9 @@ def main() -> None:
     host = os.environ.get("VASA_HOST", "127.0.0.1")
     port = int(os.environ.get("VASA_PORT", "7860"))
     print(f"vasa-kit app: open http://{host}:{port} (Ctrl+C stops it); computing on {chosen}")
+    # SIGTERM (kill, a service manager) stops the server as Ctrl+C does, so that Gradio
+    # empties its cache and the app's folder goes (atexit), which a plain SIGTERM skips.
+    signal.signal(signal.SIGTERM, _interrupt)
     # One request at a time: a CPU does one well, and the models are shared.
     build_app().queue(default_concurrency_limit=1).launch(
         server_name=host, server_port=port, ssr_mode=False, max_file_size=shared.MAX_UPLOAD

@@ -8,7 +8,6 @@ Edit tab (its rendering and one slider value per motion channel), which is why
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,8 +15,16 @@ import gradio as gr
 import numpy as np
 
 from vasa_core import examples, schema
-from vasa_core.app.shared import analysed, device_line, renderer, shown_errors
+from vasa_core.app.folders import EXAMPLES
+from vasa_core.app.shared import (
+    MAX_SIDE,
+    analysed,
+    device_line,
+    renderer,
+    shown_errors,
+)
 from vasa_core.face import FaceLatents, rig
+from vasa_core.face.image import load_image
 from vasa_core.viz import draw_face
 
 CONSENT = (
@@ -43,10 +50,9 @@ def header() -> Header:
     gr.Markdown(device_line(), elem_id="device")
     with gr.Row():
         with gr.Column():
-            portrait = gr.Image(
+            portrait = portrait_input(
                 label="Portrait (photo, painting or drawing)",
                 sources=["upload", "webcam", "clipboard"],
-                type="numpy",
                 elem_id="portrait",
                 height=360,
             )
@@ -69,16 +75,36 @@ def header() -> Header:
     return Header(portrait, overlay, numbers)
 
 
+def portrait_input(**options) -> gr.Image:
+    """The portrait input: a gr.Image that reads an upload itself (`load_image`) instead of
+    with Gradio's decoder. A text file, random bytes or a broken picture become one line in
+    the page where Gradio's decoder fails unhandled, and a picture with too many pixels is
+    refused from its header, before it is decoded (a 20000x20000 PNG is 1.2 GB of pixels).
+
+    Set on the one component, not by subclassing gr.Image: Gradio writes a .pyi stub beside
+    the source of every subclass it sees."""
+    image = gr.Image(type="numpy", **options)
+    gradio_decode = image.preprocess
+
+    def preprocess(payload):
+        if payload is None or payload.path is None:  # cleared, or a data URL (webcam)
+            return gradio_decode(payload)
+        with shown_errors():
+            return load_image(payload.path, max_pixels=MAX_SIDE * MAX_SIDE)
+
+    image.preprocess = preprocess  # Gradio calls it on each request's upload
+    return image
+
+
 def _write_examples() -> Path:
     """The example portraits as files, since Gradio's examples are file paths."""
     from PIL import Image
 
-    folder = Path(tempfile.gettempdir()) / "vasa-kit-examples"
-    folder.mkdir(exist_ok=True)
+    EXAMPLES.mkdir(exist_ok=True)
     for name in examples.NAMES:
-        if not (folder / f"{name}.png").exists():
-            Image.fromarray(examples.load(name)).save(folder / f"{name}.png")
-    return folder
+        if not (EXAMPLES / f"{name}.png").exists():
+            Image.fromarray(examples.load(name)).save(EXAMPLES / f"{name}.png")
+    return EXAMPLES
 
 
 def _explained(latents: FaceLatents, motion: np.ndarray) -> np.ndarray:

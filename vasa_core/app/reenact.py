@@ -19,6 +19,7 @@ from vasa_core.app.shared import (
     shown_errors,
     size_choice,
 )
+from vasa_core.errors import VasaError
 from vasa_core.reenact import reenact
 
 
@@ -45,9 +46,9 @@ def run_reenact(image, driver, size) -> Iterator[tuple]:
     """Reenact tab: the portrait moving as the face in the uploaded video does.
 
     Yields (preview, status, video)."""
-    if driver is None:
-        raise gr.Error("upload or record a video of a face first")
     with shown_errors(), request_folder() as folder:
+        if driver is None:
+            raise VasaError("upload or record a video of a face first")
         latents, size = analysed(image), size_choice(size)
 
         def work(on_frame):

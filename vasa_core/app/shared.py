@@ -10,7 +10,9 @@ not run Face Mesh again.
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
@@ -22,14 +24,19 @@ import gradio as gr
 import numpy as np
 import torch
 
+import vasa_core
 from vasa_core import schema
+from vasa_core.app.folders import FOLDER, WORK
 from vasa_core.device import device_from_environment, pick_device
 from vasa_core.errors import VasaError
 from vasa_core.face import FaceLatents, analyze
 from vasa_core.face.image import as_rgb_array
 from vasa_core.render import Renderer
 
-WORK = Path(tempfile.mkdtemp(prefix="vasa-app-"))  # request folders live (briefly) here
+# Gradio's cache of uploads and answers: every 10 minutes, files older than an hour are
+# deleted, and all of this app's when it exits (`gr.Blocks(delete_cache=...)`), also where
+# the user chose the folder Gradio keeps them in.
+DELETE_CACHE = (600, 3600)
 MAX_SIDE = 4096  # larger uploads are refused with a reason, not silently shrunk
 MAX_UPLOAD = "25mb"  # Gradio refuses bigger files before they reach us
 MAX_SECONDS = 60.0  # audio or driver video; a CPU takes about as long to make it
@@ -138,7 +145,29 @@ def shown_errors() -> Iterator[None]:
     try:
         yield
     except VasaError as error:
-        raise gr.Error(str(error)) from None
+        raise user_error(error) from None
+
+
+def user_error(error: VasaError) -> gr.Error:
+    """A user's mistake as a message in the page, without the server's folders in it, and
+    as one line in the terminal: Gradio prints a traceback only for what is not ours (a
+    bug), which is what a traceback is for."""
+    message = without_server_folders(str(error))
+    print(f"vasa-kit app: refused: {message}", file=sys.stderr, flush=True)
+    return gr.Error(message, print_exception=False)
+
+
+def without_server_folders(message: str) -> str:
+    """`message` with the folders this server keeps files in cut from its paths: an upload
+    is named by its own file name, not by where Gradio put it, a shipped file by its name,
+    not by where vasa-kit is installed."""
+    from gradio.utils import get_upload_folder
+
+    folders = (FOLDER, FOLDER.resolve(), get_upload_folder(), Path(vasa_core.__file__).parent)
+    for folder in {str(f) for f in folders}:
+        # The folder and any subfolders under it (Gradio's hash-named ones), up to the name.
+        message = re.sub(re.escape(folder) + r"/(?:[^/\s]+/)*", "", message)
+    return message
 
 
 @contextmanager
@@ -194,6 +223,6 @@ def live(work: Callable[[Callable], Path], total_hint: str) -> Iterator[tuple]:
     if "error" in result:
         error = result["error"]
         if isinstance(error, VasaError):
-            raise gr.Error(str(error)) from None
+            raise user_error(error) from None
         raise error
     yield latest["frame"], f"done: {latest['count']} frames", result["video"], np.stack(rows)

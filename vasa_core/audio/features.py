@@ -23,6 +23,10 @@ from vasa_core.audio.load import RATE
 N_MELS = 80
 N_FFT = 512
 SILENCE_DB = -100.0
+# Voice activity: louder than both, with pauses shorter than SPEECH_GAP_S bridged.
+SPEECH_MIN_DB = -60.0
+SPEECH_ABOVE_FLOOR_DB = 12.0
+SPEECH_GAP_S = 0.15
 
 
 @dataclass
@@ -87,6 +91,16 @@ def compute_features(samples: np.ndarray, rate: int = RATE, fps: float = 25.0) -
     """Features of mono samples, one row per video frame (see the module docstring)."""
     samples = np.asarray(samples, dtype=np.float32)
     bounds = frame_bounds(len(samples), rate, fps)
+    loudness, mel, pitch, voicing = measure_frames(samples, bounds, rate)
+    speech = _speech(loudness, fps)
+    return AudioFeatures(fps, mel, loudness, gate_pitch(pitch, voicing, speech), voicing, speech)
+
+
+def measure_frames(
+    samples: np.ndarray, bounds: np.ndarray, rate: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(loudness, mel, pitch, voicing) of the frames between `bounds` (sample indices into
+    `samples`); windows that reach past either end of `samples` see zeros there."""
     frames = len(bounds) - 1
     signal = np.pad(samples, (0, max(0, bounds[-1] - len(samples))))
 
@@ -101,11 +115,18 @@ def compute_features(samples: np.ndarray, rate: int = RATE, fps: float = 25.0) -
     mel = np.log(mel_power.reshape(frames, 4, N_MELS).mean(axis=1) + 1e-10).astype(np.float32)
 
     pitch, voicing = _pitch(signal, (bounds[:-1] + bounds[1:]) // 2, rate)
-    speech = _speech(loudness, fps)
-    pitch[~speech | (voicing < 0.45)] = 0.0
-    return AudioFeatures(
-        fps=fps, mel=mel, loudness=loudness, pitch=pitch, voicing=voicing, speech=speech
-    )
+    return loudness, mel, pitch, voicing
+
+
+def reach(rate: int = RATE) -> int:
+    """Samples past a frame's end that its windows read (the last mel window's half): a
+    stream can give a frame's features this long after the frame has ended."""
+    return round(0.025 * rate) // 2 + 1
+
+
+def gate_pitch(pitch: np.ndarray, voicing: np.ndarray, speech: np.ndarray) -> np.ndarray:
+    """Pitch where it means something (speech, clearly periodic), 0 elsewhere."""
+    return np.where(speech & (voicing >= 0.45), pitch, 0.0).astype(np.float32)
 
 
 def _pitch(signal: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarray, np.ndarray]:
@@ -138,12 +159,13 @@ def _pitch(signal: np.ndarray, centres: np.ndarray, rate: int) -> tuple[np.ndarr
 
 
 def _speech(loudness: np.ndarray, fps: float) -> np.ndarray:
-    """Voice activity: above max(-60 dBFS, noise floor + 12 dB), gaps < 150 ms bridged.
+    """Voice activity: above max(-60 dBFS, noise floor + 12 dB), gaps < 150 ms bridged
+    (audio/stream.py has its causal counterpart).
 
     -60 dBFS, not higher, so that speech recorded 20 dB quieter than usual still counts."""
     floor = np.percentile(loudness, 10) if len(loudness) else SILENCE_DB
-    active = loudness > max(-60.0, floor + 12.0)
-    active = _fill_runs(active, value=False, shorter_than=round(0.15 * fps))
+    active = loudness > max(SPEECH_MIN_DB, floor + SPEECH_ABOVE_FLOOR_DB)
+    active = _fill_runs(active, value=False, shorter_than=round(SPEECH_GAP_S * fps))
     return _fill_runs(active, value=True, shorter_than=round(0.06 * fps) + 1)
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import warnings
 
 from vasa_core.cli import data, inspect, make
@@ -24,6 +26,7 @@ from vasa_core.errors import VasaError
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130  # what a shell reports for a command stopped by Ctrl-C
+EXIT_TERMINATED = 143  # ... and for one stopped by SIGTERM (kill, a timeout, a scheduler)
 
 # In the order `vasa --help` lists them.
 ADD_VERBS = (
@@ -57,14 +60,29 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     print(f"vasa: warning: {message}", file=sys.stderr)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program is, so that it unwinds as from Ctrl-C: every
+    `finally` runs, and partial outputs and temporary folders are removed."""
+
+
+def _terminate(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the cleanup short
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if on_main_thread else None
     try:
         args.run(args)
     except VasaError as error:
         print(f"vasa: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except Terminated:
+        print("vasa: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("vasa: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -72,4 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         # Point stdout at /dev/null, so that flushing it on exit raises nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:
+        if previous is not None:  # main(argv) called in-process leaves no trace
+            signal.signal(signal.SIGTERM, previous)
     return 0

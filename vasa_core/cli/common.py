@@ -98,9 +98,14 @@ def check_knob_options(args: argparse.Namespace) -> None:
     """One clear error, naming the option as the user typed it, for the first value given
     outside its knob's range."""
     for flag, name in args.knob_options.items():
-        value = getattr(args, flag.lstrip("-").replace("-", "_"))
-        k = knob(name)
-        try:
-            k.check(value)  # the range test itself lives in one place, `Knob.check`
-        except VasaError:
-            raise VasaError(f"{flag} {value:g} is outside {_range(k)} ({k.doc})") from None
+        check_knob(flag, name, getattr(args, flag.lstrip("-").replace("-", "_")))
+
+
+def check_knob(flag: str, name: str, value: float) -> float:
+    """`value`, given as `flag`, checked on knob `name`: one clear error naming the option
+    if it is outside the range."""
+    k = knob(name)
+    try:
+        return k.check(value)  # the range test itself lives in one place, `Knob.check`
+    except VasaError:
+        raise VasaError(f"{flag} {value:g} is outside {_range(k)} ({k.doc})") from None

@@ -9,6 +9,8 @@ import json
 
 from vasa_core.cli.common import Verbs, add_device_option, chosen_device
 from vasa_core.errors import VasaError
+from vasa_core.files import check_output
+from vasa_core.schema import check_seed
 
 
 def add_tts(verbs: Verbs) -> None:
@@ -32,12 +34,27 @@ def run_tts(args: argparse.Namespace) -> None:
     # TEXT is optional for argparse only so that `--list-voices` can stand alone.
     if args.text is None or args.out is None:
         raise VasaError("give the TEXT to speak and --out A.wav (or --list-voices)")
+    check_output(args.out, ".wav", "speech")  # WAV only: an .mp3 path would get WAV bytes
+    if args.phonemes:
+        check_output(args.phonemes, ".json", "phoneme timings")
     speech = tts.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
-    tts.save_speech(speech, args.out, args.phonemes)
+    _save_speech(speech, args.out, args.phonemes)
     spoken = sum(1 for s, _, _ in speech.phonemes if s != tts.SILENCE)
     print(f"{args.out}: {speech.seconds:.2f} s, {spoken} phonemes, voice {args.voice}")
     if args.phonemes:
         print(f"phoneme timings saved to {args.phonemes}")
+
+
+def _save_speech(speech, out: str, phonemes: str | None) -> None:
+    """The WAV, and the phoneme timings if asked for, both written whole or neither."""
+    import soundfile
+
+    from vasa_core.files import atomic_writes
+
+    with atomic_writes(out, *([phonemes] if phonemes else [])) as files:
+        soundfile.write(files[0], speech.samples, speech.rate, format="WAV", subtype="PCM_16")
+        if phonemes:
+            files[1].write(speech.phonemes_json().encode())
 
 
 def add_corpus(verbs: Verbs) -> None:
@@ -64,6 +81,7 @@ def add_corpus(verbs: Verbs) -> None:
 def run_corpus(args: argparse.Namespace) -> None:
     from vasa_core.data import corpus
 
+    check_seed(args.seed)
     engines = tuple(name.strip() for name in args.engines.split(",") if name.strip())
     manifest = corpus.build(
         args.out,
@@ -118,6 +136,7 @@ def run_train(args: argparse.Namespace) -> None:
     from vasa_core.motion.model import Config
     from vasa_core.training import train
 
+    check_seed(args.seed)
     device = chosen_device(args)
     config = Config(width=args.width, layers=args.layers)
     out = train(

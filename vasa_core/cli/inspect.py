@@ -10,7 +10,13 @@ import json
 import sys
 from pathlib import Path
 
-from vasa_core.cli.common import Verbs, add_device_option, chosen_device, read_portrait
+from vasa_core.cli.common import (
+    Verbs,
+    add_device_option,
+    check_knob,
+    chosen_device,
+    read_portrait,
+)
 from vasa_core.errors import VasaError
 
 
@@ -26,7 +32,13 @@ def add_analyze(verbs: Verbs) -> None:
 def run_analyze(args: argparse.Namespace) -> None:
     from vasa_core.face import analyze
     from vasa_core.face.latents import to_json
+    from vasa_core.files import check_output
 
+    # Where the answers go is checked before the work that makes them.
+    if args.save:
+        check_output(args.save, ".npz", "latents")
+    if args.draw:
+        _check_overlay_path(Path(args.draw))
     image, name = read_portrait(args.image)
     latents = analyze(image, name=name)
     if args.save:
@@ -54,6 +66,15 @@ def run_analyze(args: argparse.Namespace) -> None:
         print(f"overlay saved to {args.draw}")
 
 
+def _check_overlay_path(path: Path) -> None:
+    """Fail before the work unless a PNG can be written at `path`."""
+    from vasa_core.files import check_output
+
+    if path.suffix.lower() != ".png":
+        raise VasaError(f"{path}: the overlay is written as PNG; give a .png path")
+    check_output(path, ".png", "overlay")
+
+
 def _save_overlay(latents, path: Path) -> None:
     """The portrait with its landmarks and the rig's fit of them drawn on, as PNG."""
     from PIL import Image
@@ -62,8 +83,6 @@ def _save_overlay(latents, path: Path) -> None:
     from vasa_core.files import atomic_write
     from vasa_core.viz import draw_face
 
-    if path.suffix.lower() != ".png":
-        raise VasaError(f"{path}: the overlay is written as PNG; give a .png path")
     explained = rig.decode(rig.load_rig().neutral, latents.pose, latents.dynamics, latents.anchor)
     picture = Image.fromarray(draw_face(latents.image, latents.landmarks, explained))
     with atomic_write(path) as f:
@@ -100,6 +119,9 @@ def run_features(args: argparse.Namespace) -> None:
 
     from vasa_core.audio import RATE, compute_features, load_audio
 
+    check_knob("--fps", "fps", args.fps)
+    if not args.max_minutes > 0:  # False for NaN too
+        raise VasaError(f"--max-minutes {args.max_minutes:g} must be more than 0")
     samples = load_audio(args.audio, max_seconds=args.max_minutes * 60)
     features = compute_features(samples, fps=args.fps)
     voiced = features.pitch[features.pitch > 0]
@@ -172,6 +194,8 @@ def add_bench(verbs: Verbs) -> None:
 def run_bench(args: argparse.Namespace) -> None:
     from vasa_core import bench
 
+    if args.frames < 1:
+        raise VasaError(f"--frames {args.frames} must be at least 1 (frames per measurement)")
     # `auto` compares the devices this machine has (bench's own choice when given None);
     # a named device is measured alone.
     devices = None if args.device == "auto" else [chosen_device(args)]

@@ -11,12 +11,14 @@ from vasa_core.cli.common import (
     add_knob_option,
     add_output_options,
     add_size_option,
+    check_knob,
     check_knob_options,
     chosen_device,
     output_size,
     read_portrait,
 )
 from vasa_core.motion.controls import EMOTIONS
+from vasa_core.schema import check_seed
 
 
 def add_generate(verbs: Verbs) -> None:
@@ -48,11 +50,18 @@ def add_generate(verbs: Verbs) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> None:
+    from vasa_core.files import check_input
+    from vasa_core.media import check_writable
     from vasa_core.motion.controls import Controls
     from vasa_core.pipeline import Pipeline
     from vasa_core.settings import Sampling
 
-    check_knob_options(args)  # a value out of range is refused before anything is loaded
+    # Every mistake the user can make is refused before the models load.
+    check_knob_options(args)
+    check_seed(args.seed)
+    check_writable(args.out)
+    if args.audio is not None:
+        check_input(args.audio, "an audio file")
     device = chosen_device(args)
     controls = Controls(
         gaze_yaw=args.gaze_yaw,
@@ -95,18 +104,25 @@ def add_render(verbs: Verbs) -> None:
 
 
 def run_render(args: argparse.Namespace) -> None:
+    from vasa_core.media import check_audio, check_writable, write_video
+    from vasa_core.motion.io import load_motion
+
+    # The user's mistakes first, before torch and Face Mesh load.
+    out = check_writable(args.out)
+    if args.fps is not None:  # 0 is a value to refuse, not "unset"
+        check_knob("--fps", "fps", args.fps)
+    if args.audio is not None:  # before the frames are rendered, not after
+        check_audio(args.audio)
+    device = chosen_device(args)
+    motion, file_fps = load_motion(args.motion)
+    fps = args.fps if args.fps is not None else file_fps or 25.0
+    image, name = read_portrait(args.image)
+
     from tqdm import tqdm
 
     from vasa_core.face import analyze
-    from vasa_core.media import check_writable, write_video
-    from vasa_core.motion.io import load_motion
     from vasa_core.render import Renderer
 
-    device = chosen_device(args)
-    out = check_writable(args.out)
-    motion, file_fps = load_motion(args.motion)
-    fps = args.fps or file_fps or 25.0
-    image, name = read_portrait(args.image)
     latents = analyze(image, name=name)
     renderer = Renderer(latents, size=output_size(args), device=device)
     frames = tqdm(
@@ -134,9 +150,14 @@ def add_reenact(verbs: Verbs) -> None:
 
 
 def run_reenact(args: argparse.Namespace) -> None:
+    from vasa_core.files import check_input
+    from vasa_core.media import check_video, check_writable
     from vasa_core.reenact import reenact
 
+    check_writable(args.out)
     device = chosen_device(args)
+    # A driver that is no video is refused before Face Mesh starts on the portrait.
+    check_video(check_input(args.video, "a video", missing="video"))
     image, _ = read_portrait(args.image)
     out = reenact(
         image,

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
 from vasa_core.eval.articulation import articulation
 from vasa_core.files import check_input, check_output
+from vasa_core.media import check_video
 
 MAX_LAG = 5  # frames searched either side for the audio-visual offset
 MIN_FRAMES = 10  # fewer frames than this is a still picture, not a video to measure
@@ -167,28 +167,6 @@ def save_plot(evaluation: VideoEvaluation, path: str | os.PathLike) -> Path:
     return path
 
 
-def _probe(path: Path) -> tuple[bool, float | None]:
-    """(has an audio stream, duration in seconds) of a video; VasaError if not a video."""
-    from vasa_core.media import describe_media
-
-    text = describe_media(path)
-    has_video = re.search(r"Stream #\S+.*: Video:", text) is not None
-    if not has_video:
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
-        reason = lines[-1] if lines else "no video stream"
-        reason = reason.replace(str(path), "").lstrip(": ") or "no video stream"
-        if "At least one output file" in reason:  # ffmpeg read it but found no video in it
-            reason = "no video stream"
-        raise VasaError(f"{path}: not a video ffmpeg can read ({reason})")
-    has_audio = re.search(r"Stream #\S+.*: Audio:", text) is not None
-    duration = re.search(r"Duration: (\d+):(\d+):([\d.]+)", text)
-    seconds = None
-    if duration:
-        h, m, s = duration.groups()
-        seconds = 3600 * int(h) + 60 * int(m) + float(s)
-    return has_audio, seconds
-
-
 def _on_frames(features: AudioFeatures, frames: int) -> AudioFeatures:
     """The features cut or padded (with silence) to exactly `frames` rows."""
     pad = max(0, frames - features.frames)
@@ -240,13 +218,13 @@ def evaluate_video(
     from vasa_core.face.track import track_video
 
     path = check_input(path, "a video", missing="video")
-    has_audio, seconds = _probe(path)
-    if audio is None and not has_audio:
+    video = check_video(path)  # text, a picture, or unreadable: said so here
+    if audio is None and not video.has_audio:
         raise VasaError(f"{path}: has no sound track; give the voice with --audio A.wav")
     sound = str(path if audio is None else audio)
     samples = load_audio(sound)
-    if announce and seconds and seconds > ANNOUNCE_SECONDS:
-        print(f"measuring {seconds:.0f} s of video with Face Mesh ...", file=sys.stderr)
+    if announce and video.seconds and video.seconds > ANNOUNCE_SECONDS:
+        print(f"measuring {video.seconds:.0f} s of video with Face Mesh ...", file=sys.stderr)
     motion, valid, fps = track_video(path)
     if len(motion) < MIN_FRAMES:
         raise VasaError(f"{path}: {len(motion)} frame(s) is too short to measure")

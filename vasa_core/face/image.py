@@ -20,8 +20,11 @@ MAX_PIXELS = 100_000_000  # 10000 x 10000; PIL's own bomb guard trips at ~179 MP
 MIN_SIDE = 32
 
 
-def load_image(path: str | os.PathLike, max_file_mb: float = MAX_FILE_MB) -> np.ndarray:
-    """Read an image file as an [H, W, 3] uint8 RGB array, upright."""
+def load_image(
+    path: str | os.PathLike, max_file_mb: float = MAX_FILE_MB, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """Read an image file as an [H, W, 3] uint8 RGB array, upright. More than `max_pixels`
+    is refused from the file's header, before any of it is decoded."""
     path = check_input(path, "an image")
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_file_mb:
@@ -30,17 +33,20 @@ def load_image(path: str | os.PathLike, max_file_mb: float = MAX_FILE_MB) -> np.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
+                if image.width * image.height > max_pixels:
                     raise VasaError(
                         f"{path}: {image.width}x{image.height} pixels is too many "
-                        f"(at most {MAX_PIXELS // 1_000_000} megapixels)"
+                        f"(at most {max_pixels / 1e6:.3g} megapixels)"
                     )
                 image.load()
                 return to_rgb(image, name=str(path))
     except UnidentifiedImageError:
         raise VasaError(f"{path}: not an image file (unknown or unsupported format)") from None
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise VasaError(f"{path}: too many pixels to be a portrait") from None
+        # PIL's own guard, in `open` itself, for the very largest (it names no size).
+        raise VasaError(
+            f"{path}: too many pixels to be a portrait (at most {max_pixels / 1e6:.3g} megapixels)"
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise VasaError(f"{path}: the image is truncated or corrupt ({error})") from None
 

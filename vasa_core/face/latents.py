@@ -23,7 +23,7 @@ from vasa_core.errors import VasaError
 from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
 from vasa_core.face.image import as_rgb_array
-from vasa_core.files import atomic_write
+from vasa_core.files import atomic_write, check_output
 
 FORMAT_VERSION = 1
 
@@ -72,7 +72,7 @@ class FaceLatents:
 
     def save(self, path: str | os.PathLike) -> None:
         """Write an .npz file (atomically: a complete file or none)."""
-        path = Path(path)
+        path = check_output(path, ".npz", "latents")  # npz bytes under another name mislead
         arrays = {
             "format_version": np.array(FORMAT_VERSION),
             "schema_version": np.array(schema.SCHEMA_VERSION),

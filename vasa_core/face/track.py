@@ -5,7 +5,6 @@ data), reenact (a driver video) and eval (any talking-face video)."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 
@@ -13,6 +12,7 @@ from vasa_core import schema
 from vasa_core.errors import VasaError
 from vasa_core.face import landmarks as lm
 from vasa_core.face import rig
+from vasa_core.files import check_input
 from vasa_core.media import video_frames
 
 
@@ -22,9 +22,7 @@ def track_video(
     """(motion [T, DIM], valid [T] bool, fps): Face Mesh on every frame of a video, each
     encoded against one identity. Faceless frames take their nearest face's motion.
     A video longer than `max_seconds` is refused as soon as that is known."""
-    path = Path(path)
-    if not path.is_file():
-        raise VasaError(f"{path}: no such video")
+    path = check_input(path, "a video", missing="video")
     frames, fps = video_frames(path)
     if not 1 <= fps <= 240:
         raise VasaError(f"{path}: frame rate {fps} is not usable")

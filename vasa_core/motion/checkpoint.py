@@ -60,9 +60,9 @@ def load_checkpoint(path: str | os.PathLike | None = None, device=None):
             f"this is v{schema.SCHEMA_VERSION}"
         )
     if meta.get("condition") != condition.FORMAT:
+        made_for = meta.get("condition", "the mel features, before the phonetic encoder")
         raise VasaError(
-            f"{path}: made for another audio condition "
-            f"({meta.get('condition', 'the mel features of vasa-kit before the phonetic encoder')}); "
+            f"{path}: made for another audio condition ({made_for}); "
             "train it again on a corpus made by this version"
         )
     if json.loads(meta["channels"]) != list(schema.NAMES):

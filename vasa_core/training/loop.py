@@ -61,9 +61,15 @@ def loss_fn(model: torch.nn.Module, batch: dict, rng: torch.Generator) -> torch.
     joined_true = torch.cat([batch["ctx"][:, -1:], x0], dim=1)[..., key]
     velocity = torch.diff(joined_pred, dim=1) - torch.diff(joined_true, dim=1)
     with_join = keep["context"].float()[:, None, None]
-    velocity_loss = (velocity[:, 1:] ** 2).mean() + (velocity[:, :1] ** 2 * with_join).mean()
+    velocity_loss = _mean(velocity[:, 1:] ** 2) + (velocity[:, :1] ** 2 * with_join).mean()
     accel = torch.diff(pred[..., key], n=2, dim=1) - torch.diff(x0[..., key], n=2, dim=1)
-    return error + 2.0 * velocity_loss + 1.0 * (accel**2).mean()
+    return error + 2.0 * velocity_loss + 1.0 * _mean(accel**2)
+
+
+def _mean(x: torch.Tensor) -> torch.Tensor:
+    """The mean, 0 for no elements: a window of one or two frames (the live model's) has
+    no velocity or acceleration inside it, only the join with its context."""
+    return x.mean() if x.numel() else x.sum()
 
 
 def learning_rate(step: int, steps: int, peak: float) -> float:
