@@ -21,7 +21,7 @@ from vasa_core import schema
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
-from vasa_core.eval.articulation import articulation
+from vasa_core.eval.articulation import articulation, held_notes
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.controls import Controls
 from vasa_core.motion.generator import MotionGenerator
@@ -106,7 +106,10 @@ def _articulation(motion, clip, features) -> dict:
     loudness correlation also rewards a mouth that just follows loudness)."""
     row = metrics.summary(motion, features)
     opening = metrics.mouth_opening(motion)
-    return row | articulation(opening, clip.info["phonemes"], features.fps)
+    row |= articulation(opening, clip.info["phonemes"], features.fps)
+    if "notes" in clip.info:  # a sung clip: does the mouth hold its notes open?
+        row |= held_notes(opening, clip.info["notes"], features.fps)
+    return row
 
 
 def _control_figures(sample, features, controls, model, stride: int) -> dict:

@@ -25,6 +25,7 @@ LAYERS = {
         "live",
         "reenact",
         "bench",
+        "bench_live",
         "viz",
         "notebook",
         "cli",

@@ -1,4 +1,4 @@
-"""The whole page: the portrait header above four tabs, put together in `build_app`, and
+"""The whole page: the portrait header above five tabs, put together in `build_app`, and
 `main`, which chooses the device and starts the server (`python app.py` calls it)."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from vasa_core.app import shared
 from vasa_core.app.edit import edit_tab
 from vasa_core.app.generate import generate_tab
 from vasa_core.app.learn import learn_tab
+from vasa_core.app.live import live_tab
 from vasa_core.app.portrait import header, run_analyze
 from vasa_core.app.reenact import reenact_tab
 from vasa_core.device import device_from_environment
@@ -28,6 +29,8 @@ def build_app() -> gr.Blocks:
             generate_tab(top.portrait)
         with gr.Tab("Edit", elem_id="tab-edit"):
             edit = edit_tab(top.portrait)
+        with gr.Tab("Live", elem_id="tab-live"):
+            live_tab(top.portrait)
         with gr.Tab("Reenact", elem_id="tab-reenact"):
             reenact_tab(top.portrait)
         with gr.Tab("Learn", elem_id="tab-learn"):

@@ -15,7 +15,7 @@ import numpy as np
 
 from vasa_core.errors import VasaError
 from vasa_core.files import check_input
-from vasa_core.media import read_audio
+from vasa_core.media import read_audio, too_long
 
 RATE = 16000  # samples per second inside the kit
 MAX_SECONDS = 600.0  # outside streaming, longer audio is refused
@@ -52,10 +52,7 @@ def to_mono(
         raise VasaError(f"{what}: has NaN or infinite samples")
     seconds = array.size / source_rate
     if max_seconds is not None and seconds > max_seconds:
-        raise VasaError(
-            f"{what}: {seconds / 60:.1f} minutes is longer than the limit of "
-            f"{max_seconds / 60:g} minutes"
-        )
+        raise too_long(what, seconds, max_seconds)
     if source_rate != rate:
         from scipy.signal import resample_poly
 

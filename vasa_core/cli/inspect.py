@@ -185,6 +185,14 @@ def add_bench(verbs: Verbs) -> None:
     verb = verbs.add_parser("bench", help="render speed of this machine")
     verb.add_argument("--json", action="store_true")
     verb.add_argument("--frames", type=int, default=100, help="frames per measurement")
+    verb.add_argument(
+        "--live",
+        action="store_true",
+        help="a live session instead: latency and frame rate on speech fed at real time",
+    )
+    verb.add_argument(
+        "--seconds", type=float, default=60.0, help="with --live: seconds of speech to feed"
+    )
     add_device_option(
         verb, help="what to measure: auto (the CPU, and CUDA when there is one), cpu or cuda"
     )
@@ -196,6 +204,14 @@ def run_bench(args: argparse.Namespace) -> None:
 
     if args.frames < 1:
         raise VasaError(f"--frames {args.frames} must be at least 1 (frames per measurement)")
+    if args.live:
+        from vasa_core import bench_live
+
+        if not 1 <= args.seconds <= 600:
+            raise VasaError(f"--seconds {args.seconds} must be between 1 and 600")
+        report = bench_live.run(args.seconds, device=chosen_device(args))
+        print(json.dumps(report, indent=2) if args.json else bench_live.table(report))
+        return
     # `auto` compares the devices this machine has (bench's own choice when given None);
     # a named device is measured alone.
     devices = None if args.device == "auto" else [chosen_device(args)]

@@ -107,6 +107,29 @@ def _rule_agreement(opening, rule, phonemes: Phonemes, fps: float, face) -> dict
     }
 
 
+HELD_NOTE_S = 0.5  # notes at least this long count as held
+NOTE_ONSET_S = 0.08  # the opening a note starts with is read this far into it
+
+
+def held_notes(opening: np.ndarray, notes: list, fps: float) -> dict:
+    """Does the mouth stay open through held notes? For each note of at least HELD_NOTE_S
+    ([start_s, end_s, midi], as a sung corpus clip records them), the opening at its middle
+    over that NOTE_ONSET_S in: `held` is the share of notes where it is at least 0.6."""
+    ratios = []
+    for start, end, _ in notes:
+        if end - start < HELD_NOTE_S:
+            continue
+        onset = min(int((start + NOTE_ONSET_S) * fps), len(opening) - 1)
+        middle = min(int((start + end) / 2 * fps), len(opening) - 1)
+        if opening[onset] > 1e-3:
+            ratios.append(opening[middle] / opening[onset])
+    ratios = np.array(ratios)
+    return {
+        "held_notes": len(ratios),
+        "held": float((ratios >= 0.6).mean()) if len(ratios) else np.nan,
+    }
+
+
 def read_phonemes(path: str | os.PathLike) -> Phonemes:
     """Timed phonemes from `vasa tts --phonemes` JSON ([{symbol, start, end}, ...])."""
     path = Path(path)
