@@ -242,26 +242,12 @@ def _symbol(name: str) -> str:
 
 
 def save_speech(speech: Speech, out: str | os.PathLike, phonemes: str | os.PathLike | None) -> None:
-    """Write the WAV (and the phoneme JSON) atomically."""
+    """The WAV, and the phoneme timings if asked for, both written whole or neither."""
     import soundfile
 
-    targets = [(Path(out), "wav")] + ([(Path(phonemes), "json")] if phonemes else [])
-    for path, _ in targets:
-        if not path.parent.is_dir() or not os.access(path.parent, os.W_OK):
-            raise VasaError(f"{path}: cannot write here")
-    written = []
-    try:
-        for path, kind in targets:
-            handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=f".{kind}.part")
-            with os.fdopen(handle, "wb") as f:
-                if kind == "wav":
-                    soundfile.write(f, speech.samples, speech.rate, format="WAV", subtype="PCM_16")
-                else:
-                    f.write(speech.phonemes_json().encode())
-            written.append((temporary, path))
-        for temporary, path in written:
-            os.replace(temporary, path)
-    finally:
-        for temporary, _ in written:
-            if os.path.exists(temporary):
-                os.remove(temporary)
+    from vasa_core.files import atomic_writes
+
+    with atomic_writes(out, *([phonemes] if phonemes else [])) as files:
+        soundfile.write(files[0], speech.samples, speech.rate, format="WAV", subtype="PCM_16")
+        if phonemes:
+            files[1].write(speech.phonemes_json().encode())

@@ -38,23 +38,11 @@ def run_tts(args: argparse.Namespace) -> None:
     if args.phonemes:
         check_output(args.phonemes, ".json", "phoneme timings")
     speech = tts.synthesize(args.text, voice=args.voice, rate=args.rate, pitch=args.pitch)
-    _save_speech(speech, args.out, args.phonemes)
+    tts.save_speech(speech, args.out, args.phonemes)
     spoken = sum(1 for s, _, _ in speech.phonemes if s != tts.SILENCE)
     print(f"{args.out}: {speech.seconds:.2f} s, {spoken} phonemes, voice {args.voice}")
     if args.phonemes:
         print(f"phoneme timings saved to {args.phonemes}")
-
-
-def _save_speech(speech, out: str, phonemes: str | None) -> None:
-    """The WAV, and the phoneme timings if asked for, both written whole or neither."""
-    import soundfile
-
-    from vasa_core.files import atomic_writes
-
-    with atomic_writes(out, *([phonemes] if phonemes else [])) as files:
-        soundfile.write(files[0], speech.samples, speech.rate, format="WAV", subtype="PCM_16")
-        if phonemes:
-            files[1].write(speech.phonemes_json().encode())
 
 
 def add_corpus(verbs: Verbs) -> None:
@@ -124,6 +112,10 @@ def add_train(verbs: Verbs) -> None:
     verb.add_argument("--lr", type=float, default=1e-3)
     verb.add_argument("--width", type=int, default=128)
     verb.add_argument("--layers", type=int, default=3)
+    verb.add_argument(
+        "--window", type=int, default=50, help="frames made at once (1 for the live model)"
+    )
+    verb.add_argument("--context", type=int, default=10, help="frames of context it sees")
     verb.add_argument("--seed", type=int, default=0)
     verb.add_argument("--val-every", type=int, default=250)
     verb.add_argument("--resume", action="store_true", help="continue from CKPT.train.pt")
@@ -138,7 +130,11 @@ def run_train(args: argparse.Namespace) -> None:
 
     check_seed(args.seed)
     device = chosen_device(args)
-    config = Config(width=args.width, layers=args.layers)
+    if args.window < 1 or args.context < 1:
+        raise VasaError(
+            f"--window and --context must be at least 1, not {args.window}, {args.context}"
+        )
+    config = Config(window=args.window, context=args.context, width=args.width, layers=args.layers)
     out = train(
         args.data,
         args.out,

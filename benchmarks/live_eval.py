@@ -1,0 +1,52 @@
+"""Articulation of the live path against the offline one, on the same held-out clips.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/live_eval.py [--clips 20]
+
+Both generators hear the same condition rows; the live one makes them into motion a frame
+at a time (motion/live.py), the offline one in 2-second windows. Clips: corpus seed 99,
+held-out espeak-ng and festival voices. `still` is the silent-lip stability (face widths).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from vasa_core.audio import compute_features
+from vasa_core.data import corpus
+from vasa_core.eval import metrics
+from vasa_core.eval.articulation import articulation
+from vasa_core.motion.generator import MotionGenerator
+from vasa_core.motion.live import LiveMotion, live_path, live_sampling
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=20)
+    args = parser.parse_args()
+    offline, live = MotionGenerator(device="cpu"), MotionGenerator(live_path(), "cpu")
+    rows = {"offline": [], "live": []}
+    for clip in corpus.evaluation_clips(args.clips, engines=("espeak", "festival")):
+        features = compute_features(clip.samples)
+        session = LiveMotion(live, clip.controls, 0, live_sampling())
+        motions = {
+            "offline": offline.generate(features, clip.controls),
+            "live": np.stack([session.step(row) for row in live.listen(features)]),
+        }
+        for name, motion in motions.items():
+            still = metrics.summary(motion, features)["silent_lip_stability"]
+            opening = metrics.mouth_opening(motion)
+            rows[name].append(articulation(opening, clip.info["phonemes"], 25) | {"still": still})
+    for name, values in rows.items():
+        count = np.array([v["bilabials"] for v in values])
+        closed = (count * np.nan_to_num([v["bilabial_closed"] for v in values])).sum()
+        means = {
+            key: round(float(np.nanmean([v[key] for v in values])), 3)
+            for key in ("bilabial_vs_open", "rule_correlation", "offset_frames", "still")
+        }
+        print(f"{name:8} p/b/m closed {closed / max(count.sum(), 1):.1%}  {means}")
+
+
+if __name__ == "__main__":
+    main()
