@@ -95,8 +95,10 @@ def test_the_same_seed_gives_the_same_corpus(tmp_path):
         corpus.build(tmp_path / name, minutes=0.3, seed=seed, progress=False)
     a, b, c = (corpus.load(tmp_path / n)[1][0] for n in "abc")
     for one, two in zip(a["clips"], b["clips"], strict=True):
-        for key in ("text", "voice", "rate", "pitch", "speed", "controls"):
+        for key in ("text", "voice", "rate", "pitch", "controls"):
             assert one[key] == two[key]
+        # The tempo change is read off the lengths, which espeak-ng's jitter moves a little.
+        assert one["speed"] == pytest.approx(two["speed"], abs=1e-3)
         assert [p[0] for p in one["phonemes"]] == [p[0] for p in two["phonemes"]]
         # espeak-ng's timings jitter from call to call (a few ms, more on a loaded machine);
         # under half a video frame is the same corpus for training

@@ -54,6 +54,19 @@ def knob_slider(name: str) -> gr.Slider:
     return gr.Slider(k.low, k.high, value=k.default, step=k.step, label=SLIDERS[name])
 
 
+def control_widgets() -> list:
+    """The motion controls in rows (emotion and intensity, gaze, distance and head motion),
+    in the order `Controls` takes them; the Generate and Live tabs both show them."""
+    with gr.Row():
+        emotion = gr.Dropdown(list(EMOTIONS), value="neutral", label="Emotion")
+        intensity = knob_slider("intensity")
+    with gr.Row():
+        gaze = [knob_slider("gaze_yaw"), knob_slider("gaze_pitch")]
+    with gr.Row():
+        head = [knob_slider("distance"), knob_slider("motion")]
+    return [emotion, intensity, *gaze, *head]
+
+
 def generate_tab(portrait: gr.Image) -> None:
     """Lay out the Generate tab and wire its button (inside a `gr.Tab`)."""
     with gr.Row():
@@ -73,13 +86,7 @@ def generate_tab(portrait: gr.Image) -> None:
                 label="Voice for the text (espeak-ng name, e.g. fr, de+f3)",
             )
             with gr.Accordion("Controls", open=True):
-                with gr.Row():
-                    emotion = gr.Dropdown(list(EMOTIONS), value="neutral", label="Emotion")
-                    intensity = knob_slider("intensity")
-                with gr.Row():
-                    gaze = [knob_slider("gaze_yaw"), knob_slider("gaze_pitch")]
-                with gr.Row():
-                    head = [knob_slider("distance"), knob_slider("motion")]
+                controls = control_widgets()
             with gr.Accordion("Sampling and output", open=False):
                 with gr.Row():
                     sampling = [knob_slider("audio_guidance"), knob_slider("steps")]
@@ -93,7 +100,7 @@ def generate_tab(portrait: gr.Image) -> None:
             status = gr.Markdown(elem_id="status")
             talking = gr.Video(label="Talking face", elem_id="talking-video", height=420)
             curves = gr.Plot(label="Generated motion curves")
-    inputs = [portrait, text, recording, voice, emotion, intensity, *gaze, *head]
+    inputs = [portrait, text, recording, voice, *controls]
     button.click(
         run_generate,
         [*inputs, *sampling, seed, size, fps],

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 import gradio as gr
 import numpy as np
 
-from vasa_core.app.generate import knob_slider
+from vasa_core.app.generate import control_widgets
 from vasa_core.app.shared import analysed, knob_value, pipeline, shown_errors
 from vasa_core.errors import VasaError
-from vasa_core.motion.controls import EMOTIONS, Controls
+from vasa_core.motion.controls import Controls
 
 STREAM_EVERY_S = 0.25  # how often the browser sends the microphone's newest samples
 TIME_LIMIT_S = 300  # one live session at most this long, so one user cannot hold the queue
@@ -72,17 +72,10 @@ def live_tab(portrait: gr.Image) -> None:
                 type="numpy",
                 elem_id="live-microphone",
             )
-            with gr.Row():
-                emotion = gr.Dropdown(list(EMOTIONS), value="neutral", label="Emotion")
-                intensity = knob_slider("intensity")
-            with gr.Row():
-                gaze = [knob_slider("gaze_yaw"), knob_slider("gaze_pitch")]
-            with gr.Row():
-                head = [knob_slider("distance"), knob_slider("motion")]
+            controls = control_widgets()
         with gr.Column():
             face = gr.Image(label="Live face", height=320, elem_id="live-face")
             status = gr.Markdown("Not recording.", elem_id="live-status")
-    controls = [emotion, intensity, *gaze, *head]
     microphone.start_recording(started, None, [status])
     microphone.stream(
         run_live_chunk,
