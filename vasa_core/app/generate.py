@@ -67,6 +67,14 @@ def control_widgets() -> list:
     return [emotion, intensity, *gaze, *head]
 
 
+def page_controls(emotion: str, v: dict[str, float]) -> Controls:
+    """`Controls` from the page's emotion and its checked knob values `v` (intensity, gaze,
+    distance, motion). Neutral has no strength, whatever the intensity slider says."""
+    head = {name: v[name] for name in ("gaze_yaw", "gaze_pitch", "distance", "motion")}
+    strength = v["intensity"] if emotion != "neutral" else 0.0
+    return Controls(emotion=emotion, intensity=strength, **head)
+
+
 def generate_tab(portrait: gr.Image) -> None:
     """Lay out the Generate tab and wire its button (inside a `gr.Tab`)."""
     with gr.Row():
@@ -113,10 +121,8 @@ def _options(emotion: str, v: dict[str, float], seed, size: str) -> dict:
     controls, sampling, seed, size and fps, each refused here, before anything is made."""
     if not v["steps"].is_integer():
         raise VasaError(f"steps = {v['steps']:g} must be a whole number")
-    head = {name: v[name] for name in ("gaze_yaw", "gaze_pitch", "distance", "motion")}
-    strength = v["intensity"] if emotion != "neutral" else 0.0  # neutral has no strength
     return {
-        "controls": Controls(emotion=emotion, intensity=strength, **head),
+        "controls": page_controls(emotion, v),
         "sampling": Sampling(steps=int(v["steps"]), audio_guidance=v["audio_guidance"]),
         "seed": _seed(seed),
         "size": size_choice(size),

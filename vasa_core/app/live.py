@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import gradio as gr
 import numpy as np
 
-from vasa_core.app.generate import control_widgets
+from vasa_core.app.generate import control_widgets, page_controls
 from vasa_core.app.shared import analysed, knob_value, pipeline, shown_errors
 from vasa_core.errors import VasaError
 from vasa_core.motion.controls import Controls
@@ -95,9 +95,7 @@ def live_controls(emotion, intensity, gaze_yaw, gaze_pitch, distance, head_motio
     held to a slider's range). Neutral has no strength, as in the Generate tab."""
     values = (intensity, gaze_yaw, gaze_pitch, distance, head_motion)
     v = {name: knob_value(name, value) for name, value in zip(CONTROL_NAMES, values, strict=True)}
-    intensity = v.pop("intensity")
-    strength = intensity if emotion != "neutral" else 0.0
-    return Controls(emotion=emotion, intensity=strength, **v)
+    return page_controls(emotion, v)
 
 
 def started() -> str:
