@@ -38,6 +38,12 @@ LEARNED_MOTION_FROM = 0.5
 BLINKS = [schema.index("blink_left"), schema.index("blink_right")]
 
 
+def head_share(controls: Controls) -> float:
+    """How much of the learned head motion `controls` keep: all of it from
+    LEARNED_MOTION_FROM up, fading to none at head motion 0."""
+    return min(1.0, controls.motion / LEARNED_MOTION_FROM)
+
+
 class MotionGenerator:
     """The trained denoiser and the phonetic encoder it listens through, on one device,
     sampled a window at a time (`MotionSession`)."""
@@ -53,6 +59,16 @@ class MotionGenerator:
     def listen(self, features: AudioFeatures) -> np.ndarray:
         """The condition rows [T, condition.DIM] the model hears for a whole clip."""
         return condition.condition(features, self.encoder)
+
+    def guidance_tensors(self, sampling: Sampling) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """(per-condition guidance weights [DIM], per-channel noise temperature [DIM]) of
+        `sampling` on this generator's device, as `sample_window` takes them."""
+        weights = {
+            name: torch.as_tensor(w, device=self.device) for name, w in sampling.guidance().items()
+        }
+        temperature = torch.ones(schema.DIM, device=self.device)
+        temperature[HEAD] = sampling.head_temperature
+        return weights, temperature
 
     def sample_window(
         self,
@@ -150,16 +166,12 @@ class MotionSession:
         fps: float = 25.0,
     ):
         self.generator, self.sampling = generator, sampling
-        device, window = generator.device, generator.window
-        self.weights = {
-            name: torch.as_tensor(w, device=device) for name, w in sampling.guidance().items()
-        }
-        self.temperature = torch.ones(schema.DIM, device=device)
-        self.temperature[HEAD] = sampling.head_temperature
+        window = generator.window
+        self.weights, self.temperature = generator.guidance_tensors(sampling)
         self.rng = torch.Generator().manual_seed(seed)  # on the CPU: see diffusion.sample
         self.stride = window - min(sampling.overlap, window // 2)
         self.vector = controls.vector()
-        self.calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
+        self.calm = head_share(controls)
         width = generator.model.config.audio_dim
         self.buffer = np.zeros((0, width), np.float32)  # audio from the first frame not yet final
         self.held = np.zeros((0, schema.DIM), np.float32)  # provisional motion for those

@@ -34,7 +34,7 @@ from vasa_core import schema
 from vasa_core.audio import condition
 from vasa_core.motion.blinks import Blinker
 from vasa_core.motion.controls import Controls
-from vasa_core.motion.generator import BLINKS, HEAD, LEARNED_MOTION_FROM, SMOOTHED, MotionGenerator
+from vasa_core.motion.generator import BLINKS, HEAD, SMOOTHED, MotionGenerator, head_share
 from vasa_core.settings import Sampling
 
 SHIPPED = "live.safetensors"
@@ -67,12 +67,7 @@ class LiveMotion:
         fps: float = 25.0,
     ):
         self.generator, self.sampling, self.fps = generator, sampling, fps
-        device = generator.device
-        self.weights = {
-            name: torch.as_tensor(w, device=device) for name, w in sampling.guidance().items()
-        }
-        self.temperature = torch.ones(schema.DIM, device=device)
-        self.temperature[HEAD] = sampling.head_temperature
+        self.weights, self.temperature = generator.guidance_tensors(sampling)
         self.rng = torch.Generator().manual_seed(seed)
         width, context = generator.model.config.audio_dim, generator.context
         self.context_motion = np.tile(schema.neutral(), (context, 1)).astype(np.float32)
@@ -86,13 +81,13 @@ class LiveMotion:
         self.open = 1.0  # how much of the model's mouth shows: 1 in speech, eased to 0 outside
         self.closing = float(np.exp(-1.0 / (REST_S * fps)))
         self.vector = controls.vector().astype(np.float32)
-        self.calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
+        self.calm = head_share(controls)
         self.set_controls(controls)
 
     def set_controls(self, controls: Controls) -> None:
         """New controls, reached over RAMP_S from where the current ones are."""
         self.target_vector = controls.vector().astype(np.float32)
-        self.target_calm = min(1.0, controls.motion / LEARNED_MOTION_FROM)
+        self.target_calm = head_share(controls)
         self.ramp_frames = max(1, round(RAMP_S * self.fps))
 
     def step(self, row: np.ndarray) -> np.ndarray:
