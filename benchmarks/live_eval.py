@@ -16,7 +16,7 @@ import numpy as np
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus
 from vasa_core.eval import metrics
-from vasa_core.eval.articulation import articulation
+from vasa_core.eval.articulation import articulation, pooled_closure
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.motion.live import LiveMotion, live_path, live_sampling
 
@@ -39,13 +39,12 @@ def main() -> None:
             opening = metrics.mouth_opening(motion)
             rows[name].append(articulation(opening, clip.info["phonemes"], 25) | {"still": still})
     for name, values in rows.items():
-        count = np.array([v["bilabials"] for v in values])
-        closed = (count * np.nan_to_num([v["bilabial_closed"] for v in values])).sum()
+        closed = pooled_closure(values)[0]
         means = {
             key: round(float(np.nanmean([v[key] for v in values])), 3)
             for key in ("bilabial_vs_open", "rule_correlation", "offset_frames", "still")
         }
-        print(f"{name:8} p/b/m closed {closed / max(count.sum(), 1):.1%}  {means}")
+        print(f"{name:8} p/b/m closed {closed:.1%}  {means}")
 
 
 if __name__ == "__main__":

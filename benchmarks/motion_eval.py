@@ -21,7 +21,7 @@ from vasa_core import schema
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
-from vasa_core.eval.articulation import articulation, held_notes
+from vasa_core.eval.articulation import articulation, held_notes, pooled_closure
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.controls import Controls
 from vasa_core.motion.generator import MotionGenerator
@@ -68,10 +68,7 @@ def evaluate(
             example = (clip, features, motions)
         for name, motion in motions.items():
             rows[name].append(_articulation(motion, clip, features))
-        closed, count = rows["model"][-1]["bilabial_closed"], rows["model"][-1]["bilabials"]
-        tally = by_voice.setdefault(clip.info["voice"], [0.0, 0])
-        tally[0] += np.nan_to_num(closed) * count
-        tally[1] += count
+        by_voice.setdefault(clip.info["voice"], []).append(rows["model"][-1])
         figures = _control_figures(sample, features, clip.controls, motions["model"], stride)
         figures["seed_sync_diff"] = abs(
             figures.pop("other_seed_sync") - rows["model"][-1]["lip_sync_correlation"]
@@ -83,17 +80,15 @@ def evaluate(
         report[name] = {k: round(float(np.nanmean([v[k] for v in values])), 3) for k in values[0]}
         for key in ("av_offset_frames", "offset_frames"):
             report[name][f"abs_{key}"] = round(float(np.mean([abs(v[key]) for v in values])), 2)
-        # Pooled over clips, each p/b/m centre counting once.
-        count = np.array([v["bilabials"] for v in values])
-        share = np.nan_to_num([v["bilabial_closed"] for v in values])
-        report[name]["bilabial_closed"] = round(
-            float((count * share).sum() / max(count.sum(), 1)), 3
-        )
+        report[name]["bilabial_closed"] = round(pooled_closure(values)[0], 3)
     report["controls"] = {k: round(float(np.nanmean(v)), 3) for k, v in extra.items()}
-    report["model_bilabial_closed_by_voice"] = {
-        voice: {"closed": round(shut / max(n, 1), 3), "bilabials": n}
-        for voice, (shut, n) in sorted(by_voice.items())
-    }
+    report["model_bilabial_closed_by_voice"] = {}
+    for voice, voice_rows in sorted(by_voice.items()):
+        share, count = pooled_closure(voice_rows)
+        report["model_bilabial_closed_by_voice"][voice] = {
+            "closed": round(share, 3),
+            "bilabials": count,
+        }
     report["clips"] = clips
     report["training"] = generator.training.get("steps")
     if plot:

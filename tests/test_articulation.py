@@ -62,3 +62,15 @@ def test_phoneme_files_are_read_or_refused_clearly(tmp_path):
         read_phonemes(backwards)
     with pytest.raises(VasaError, match="no such phoneme file"):
         read_phonemes(tmp_path / "missing.json")
+
+
+def test_closures_pool_over_centres_and_a_clip_without_any_adds_nothing():
+    from vasa_core.eval.articulation import pooled_closure
+
+    rows = [
+        {"bilabials": 3, "bilabial_closed": 1 / 3},
+        {"bilabials": 0, "bilabial_closed": float("nan")},
+        {"bilabials": 1, "bilabial_closed": 1.0},
+    ]
+    share, count = pooled_closure(rows)
+    assert count == 4 and share == pytest.approx(0.5)  # 2 of 4, not the mean of the clips

@@ -107,6 +107,15 @@ def _rule_agreement(opening, rule, phonemes: Phonemes, fps: float, face) -> dict
     }
 
 
+def pooled_closure(rows: list[dict]) -> tuple[float, int]:
+    """(share of p/b/m centres with the lips closed, how many centres) over the
+    `articulation` rows of many clips, each centre counting once (a clip with none adds
+    nothing, rather than a NaN)."""
+    count = np.array([row["bilabials"] for row in rows], dtype=float)
+    closed = (count * np.nan_to_num([row["bilabial_closed"] for row in rows])).sum()
+    return float(closed / max(count.sum(), 1)), int(count.sum())
+
+
 HELD_NOTE_S = 0.5  # notes at least this long count as held
 NOTE_ONSET_S = 0.08  # the opening a note starts with is read this far into it
 
