@@ -22,6 +22,7 @@ from vasa_core.audio.load import RATE
 
 N_MELS = 80
 N_FFT = 512
+MEL_WINDOW_S = 0.025  # each mel row averages four windows of this length
 SILENCE_DB = -100.0
 # Voice activity: louder than both, with pauses shorter than SPEECH_GAP_S bridged.
 SPEECH_MIN_DB = -60.0
@@ -109,7 +110,9 @@ def measure_frames(
     loudness = np.maximum(10 * np.log10(mean_square + 1e-12), SILENCE_DB).astype(np.float32)
 
     quarters = bounds[:-1, None] + (np.arange(4)[None, :] + 0.5) * np.diff(bounds)[:, None] / 4
-    windows = _windows(signal, np.round(quarters).astype(np.int64).reshape(-1), round(0.025 * rate))
+    windows = _windows(
+        signal, np.round(quarters).astype(np.int64).reshape(-1), round(MEL_WINDOW_S * rate)
+    )
     spectrum = np.abs(np.fft.rfft(windows * np.hanning(windows.shape[1]), n=N_FFT)) ** 2
     mel_power = spectrum @ mel_filterbank(rate).T
     mel = np.log(mel_power.reshape(frames, 4, N_MELS).mean(axis=1) + 1e-10).astype(np.float32)
@@ -121,7 +124,7 @@ def measure_frames(
 def reach(rate: int = RATE) -> int:
     """Samples past a frame's end that its windows read (the last mel window's half): a
     stream can give a frame's features this long after the frame has ended."""
-    return round(0.025 * rate) // 2 + 1
+    return round(MEL_WINDOW_S * rate) // 2 + 1
 
 
 def gate_pitch(pitch: np.ndarray, voicing: np.ndarray, speech: np.ndarray) -> np.ndarray:
