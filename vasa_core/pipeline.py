@@ -94,7 +94,9 @@ class Pipeline:
         from vasa_core.motion.live import live_path
 
         if self.live_generator is None:
-            self.live_generator = MotionGenerator(live_path(), self.device)
+            # The same encoder as the offline generator: both hear the same condition.
+            encoder = self.generator.encoder
+            self.live_generator = MotionGenerator(live_path(), self.device, encoder)
         return LiveSession(self.live_generator, latents, controls, seed, sampling, size, mark)
 
     def made_with(self, seed: int, sampling: Sampling) -> dict:

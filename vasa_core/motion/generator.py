@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from vasa_core import schema
 from vasa_core.audio import condition
-from vasa_core.audio.encoder import load_encoder
+from vasa_core.audio.encoder import PhoneticEncoder, load_encoder
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.device import pick_device
 from vasa_core.motion import diffusion
@@ -52,7 +52,12 @@ class MotionGenerator:
         self.device = pick_device(device)
         self.checkpoint = checkpoint  # None: the shipped one
         self.model, self.mean, self.std, self.training = load_checkpoint(checkpoint, self.device)
-        self.encoder = load_encoder(encoder, self.device)  # None: the shipped one
+        # The encoder: a loaded one (shared with another generator), a path, or None for
+        # the shipped one.
+        if isinstance(encoder, PhoneticEncoder):
+            self.encoder = encoder
+        else:
+            self.encoder = load_encoder(encoder, self.device)
         self.window = self.model.config.window
         self.context = self.model.config.context
 
