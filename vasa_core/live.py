@@ -64,7 +64,6 @@ class LiveSession:
         self.listener = Listener(generator.encoder, fps)
         self.motion = LiveMotion(generator, controls, seed, live_sampling(sampling), fps)
         self.renderer = Renderer(latents, size=size, device=generator.device)
-        self.received = 0  # samples so far
         self.made = 0  # frames so far
 
     def set_controls(self, controls: Controls) -> None:
@@ -73,7 +72,6 @@ class LiveSession:
     def push(self, samples: np.ndarray) -> list[LiveFrame]:
         """Add float32 mono samples at 16 kHz; returns the frames they completed."""
         samples = np.asarray(samples, np.float32).reshape(-1)
-        self.received += len(samples)
         return self._frames(self.listener.push(self.features.push(samples)))
 
     def finish(self) -> list[LiveFrame]:
@@ -87,7 +85,7 @@ class LiveSession:
             motion = combine(self.latents.motion, self.motion.step(row)[None])
             image = self.renderer.render(motion, batch=1)[0]
             start = self.made / self.fps
-            waited = max(0.0, self.received / RATE - start - 1 / self.fps)
+            waited = max(0.0, self.features.received / RATE - start - 1 / self.fps)
             out.append(
                 LiveFrame(self.made, start, waited, motion[0], stamp(image) if self.mark else image)
             )
