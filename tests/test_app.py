@@ -2,6 +2,7 @@
 through gradio_client, its handlers called directly, and `python app.py` run as a user would."""
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -56,7 +57,7 @@ def work_is_empty() -> bool:
 def test_analyze_an_example_through_the_api(client, tmp_path):
     path = tmp_path / "grace.png"
     Image.fromarray(examples.load("grace_hopper")).save(path)
-    result = client.predict(gradio_client.handle_file(str(path)), api_name="/run_analyze")
+    result = client.predict(gradio_client.handle_file(str(path)), api_name="/analyze")
     overlay, numbers = result[0], result[1]
     assert Image.open(overlay).size[0] >= 512
     assert numbers["faces_found"] == 1
@@ -73,7 +74,7 @@ def test_no_face_is_a_visible_error_not_a_crash(client, tmp_path):
     path = tmp_path / "coffee.png"
     Image.fromarray(skimage.data.coffee()).save(path)
     with pytest.raises(Exception, match="no face found"):
-        client.predict(gradio_client.handle_file(str(path)), api_name="/run_analyze")
+        client.predict(gradio_client.handle_file(str(path)), api_name="/analyze")
 
 
 def test_edit_sliders_re_render_the_portrait(latents):
@@ -165,7 +166,7 @@ def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
     path = tmp_path / "drawn.png"
     Image.fromarray(examples.load("drawn")).save(path)
     job = client.submit(
-        gradio_client.handle_file(str(path)), *GENERATE.values(), api_name="/run_generate"
+        gradio_client.handle_file(str(path)), *GENERATE.values(), api_name="/generate"
     )
     preview, status, video, _ = job.result(timeout=300)
     assert status.startswith("done") and Image.open(preview).size == (256, 256)
@@ -201,9 +202,9 @@ def test_edit_through_the_api_re_renders_the_portrait(client, tmp_path):
     path = tmp_path / "drawn.png"
     Image.fromarray(examples.load("drawn")).save(path)
     values = [float(v) for v in schema.neutral()]
-    rest = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/run_motion")
+    rest = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/render")
     values[schema.index("jaw_open")] = 1.0
-    opened = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/run_motion")
+    opened = client.predict(gradio_client.handle_file(str(path)), *values, api_name="/render")
     a, b = (np.asarray(Image.open(p).convert("RGB"), dtype=int) for p in (rest, opened))
     assert a.shape == b.shape == (512, 512, 3)
     assert (np.abs(a - b).max(axis=2) > 30).sum() > 200  # the mouth opened
@@ -211,6 +212,20 @@ def test_edit_through_the_api_re_renders_the_portrait(client, tmp_path):
 
 def blocks(demo, kind) -> list:
     return [b for b in demo.blocks.values() if isinstance(b, kind)]
+
+
+# What a user calls, by name; the Live tab's endpoints (/live...) are its own.
+ENDPOINTS = {"/analyze", "/generate", "/render", "/test_motion", "/reenact"}
+INTERNAL = {"/load_example", "/run_motion", "/run_test_video", "/stop_live", "/started"}
+
+
+def test_the_api_names_what_a_user_calls_and_hides_the_rest(client):
+    named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert {name for name in named if not name.startswith("/live")} == ENDPOINTS, named
+    assert not [name for name in named if re.search(r"_\d+$", name)]  # no copy per slider
+    assert not named & INTERNAL and not any("set_live_controls" in name for name in named)
+    callable_ = {e.api_name for e in client.endpoints.values() if e.is_valid}
+    assert not callable_ & INTERNAL, callable_  # hidden, and not callable from a client
 
 
 def test_generate_sliders_span_the_knob_table(demo):
@@ -270,9 +285,7 @@ def test_out_of_range_through_the_api_is_a_message_not_a_crash(client, tmp_path)
     Image.fromarray(examples.load("drawn")).save(path)
     values = {**GENERATE, "gaze_yaw": 90}
     with pytest.raises(Exception, match="90"):
-        client.predict(
-            gradio_client.handle_file(str(path)), *values.values(), api_name="/run_generate"
-        )
+        client.predict(gradio_client.handle_file(str(path)), *values.values(), api_name="/generate")
     assert work_is_empty()
 
 

@@ -217,3 +217,43 @@ def test_vasa_tts_writes_audio_and_phonemes(tmp_path):
         run_vasa("tts", "Hi", "--out", str(tmp_path / "b.wav"), "--voice", "xx-yy"), "unknown voice"
     )
     assert not (tmp_path / "b.wav").exists()
+
+
+@pytest.mark.parametrize("rate", [44100, 22050, 8000, 16000])
+def test_audio_loaded_a_block_at_a_time_is_the_whole_file_resampled_at_once(
+    tmp_path, monkeypatch, rate
+):
+    """Long audio is decoded, mixed and resampled in blocks (flat memory): the samples are
+    bit for bit those of resample_poly on the whole clip, at every block size."""
+    from math import gcd
+
+    from scipy.signal import resample_poly
+
+    from vasa_core import media
+
+    rng = np.random.default_rng(rate)
+    stereo = (0.2 * rng.standard_normal((rate * 3 + 17, 2))).astype(np.float32)
+    path = tmp_path / "noise.wav"
+    soundfile.write(path, stereo, rate, subtype="FLOAT")
+    step = gcd(rate, RATE)
+    whole = stereo.mean(axis=1)
+    if rate != RATE:
+        whole = resample_poly(whole, RATE // step, rate // step)
+    for block in (1000, 4097, 1 << 18):  # many blocks, ragged ones, one block
+        monkeypatch.setattr(media, "AUDIO_BLOCK", block)
+        loaded = load_audio(path)
+        assert loaded.dtype == np.float32 and np.array_equal(loaded, whole), block
+
+
+def test_features_measured_in_chunks_are_those_of_one_pass(monkeypatch):
+    from vasa_core.audio import features
+
+    rng = np.random.default_rng(3)
+    samples = np.concatenate([tone(2.3, hz=180), 0.01 * rng.standard_normal(RATE)])
+    samples = samples.astype(np.float32)
+    monkeypatch.setattr(features, "FRAMES_AT_ONCE", 10**6)
+    one = compute_features(samples)
+    monkeypatch.setattr(features, "FRAMES_AT_ONCE", 7)  # 83 frames: 12 chunks, one ragged
+    chunked = compute_features(samples)
+    for name in ("mel", "loudness", "pitch", "voicing", "speech"):
+        assert np.array_equal(getattr(one, name), getattr(chunked, name)), name

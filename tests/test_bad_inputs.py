@@ -57,6 +57,22 @@ def _wav(path: Path, samples: np.ndarray, rate: int = 16000, subtype: str = "PCM
     return path
 
 
+def several_faces() -> dict[str, np.ndarray]:
+    """Portraits that Face Mesh sees no face in as a whole: the example portrait twice side
+    by side, four times in a 2 x 2 grid, once on a canvas five times its width, and a
+    portrait shrunk to an eighth on a white canvas (its face 25 px wide)."""
+    face = examples.load("astronaut")  # its face is 92 px wide, a fifth of the picture
+    pair = np.concatenate([face, face], axis=1)
+    height, width = face.shape[:2]
+    small = np.asarray(Image.fromarray(examples.load("grace_hopper")).resize((64, 75)))
+    return {
+        "pair": pair,
+        "grid": np.concatenate([pair, pair], axis=0),
+        "wide": np.pad(face, ((0, 0), (2 * width, 2 * width), (0, 0)), constant_values=255),
+        "small_face": np.pad(small, ((300, 300), (256, 256), (0, 0)), constant_values=255),
+    }
+
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory) -> Path:
     """A folder of bad inputs (and a few good ones to pair them with)."""
@@ -86,12 +102,13 @@ def made(tmp_path_factory) -> Path:
     for name in ("empty.png", "empty.wav", "empty.mp4", "empty.npz"):
         (folder / name).write_bytes(b"")
     Image.new("RGB", (1, 1), "white").save(folder / "tiny.png")
+    for name, picture in several_faces().items():
+        Image.fromarray(picture).save(folder / f"{name}.png")
     speech = 0.3 * np.sin(np.linspace(0, 2000, 32000)).astype(np.float32)
     _wav(folder / "nan.wav", np.where(np.arange(32000) % 7, speech, np.nan), subtype="FLOAT")
     _wav(folder / "inf.wav", np.where(np.arange(32000) % 7, speech, np.inf), subtype="FLOAT")
     _wav(folder / "silent.wav", np.zeros(32000, np.float32))
     _wav(folder / "long.wav", np.zeros(601 * 8000, np.int16), rate=8000)  # 601 s
-    _wav(folder / "minute.wav", np.zeros(61 * 8000, np.int16), rate=8000)  # the app's limit
     (folder / "cut.wav").write_bytes(_wav(folder / "speech.wav", speech).read_bytes()[:30])
     frames = [rng.integers(0, 255, (64, 64, 3), dtype=np.uint8) for _ in range(12)]
     video = write_video(folder / "noise.mp4", frames, fps=25)
@@ -172,6 +189,7 @@ CASES = [
     case("analyze-wav-as-image", ["analyze", "{i}/speech.wav"], None, "not an image"),
     case("analyze-missing", ["analyze", "{i}/nowhere.png"], None, "no such file"),
     case("analyze-directory", ["analyze", "{i}/folder"], None, "directory"),
+    case("analyze-face-too-small", ["analyze", "{i}/small_face.png"], None, "face is too small"),
     case("analyze-unknown-example", ["analyze", "example:mona_lisa"], None, "unknown example"),
     case("analyze-save-txt", ["analyze", A, "--save", "{o}"], "l.txt", ".npz"),
     case("analyze-save-proc", ["analyze", A, "--save", "/proc/l.npz"], None, "cannot write"),
@@ -206,6 +224,8 @@ CASES = [
     case("generate-fps-0", generate("--fps", "0"), "v.mp4", "--fps 0 is outside"),
     case("generate-intensity-nan", generate("--intensity", "nan"), "v.mp4", "--intensity nan"),
     case("generate-guidance-inf", generate("--guidance", "inf"), "v.mp4", "--guidance inf"),
+    case("generate-max-minutes-0", generate("--max-minutes", "0"), "v.mp4", "above 0"),
+    case("generate-max-minutes-inf", generate("--max-minutes", "inf"), "v.mp4", "inf must be"),
     case(
         "generate-audio-missing",
         ["generate", "--image", A, "--audio", "{i}/nowhere.wav", "--out", "{o}"],
@@ -275,6 +295,12 @@ CASES = [
     case("features-png-as-wav", ["features", "{i}/picture.wav"], None, "a still picture"),
     case("features-silent-video", ["features", "{i}/noise.mp4"], None, "no audio"),
     case("features-fps-0", ["features", "{i}/speech.wav", "--fps", "0"], None, "--fps 0"),
+    case(
+        "features-max-minutes-nan",
+        ["features", "{i}/speech.wav", "--max-minutes", "nan"],
+        None,
+        "--max-minutes nan must be a number of minutes above 0",
+    ),
     # corpus, ingest, train
     case(
         "corpus-seed-2**70",
@@ -295,6 +321,24 @@ CASES = [
         "2**63 - 1",
     ),
     case("train-out-pt", ["train", "--data", "{i}/full", "--out", "{o}"], "m.pt", ".safetensors"),
+    case(
+        "train-data-missing",
+        ["train", "--data", "{i}/nowhere", "--out", "{o}"],
+        "m.safetensors",
+        "nowhere: no such corpus folder",
+    ),
+    case(
+        "train-data-file",
+        ["train", "--data", "{i}/short.txt", "--out", "{o}"],
+        "m.safetensors",
+        "a file, not a corpus folder",
+    ),
+    case(
+        "train-data-no-manifest",
+        ["train", "--data", "{i}/folder", "--out", "{o}"],
+        "m.safetensors",
+        "not a corpus (no manifest.json;",
+    ),
     # eval: "videos" that are not, and where its plot would go
     case("eval-text", ["eval", "{i}/text.txt"], None, "a text file, not a video"),
     case("eval-short-text", ["eval", "{i}/short.txt"], None, "not a video file"),
@@ -328,6 +372,44 @@ def test_every_verb_has_bad_input_cases():
     assert set(verbs) - covered == {"schema"}  # schema takes no input to get wrong
 
 
+# Several faces ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name, count", [("pair", 2), ("grid", 4), ("wide", 1)])
+def test_several_faces_take_the_largest_with_a_one_line_notice(made, tmp_path, name, count):
+    import json
+
+    result = vasa("analyze", str(made / f"{name}.png"), "--json", tmpdir=tmp_path / "tmp")
+    assert result.returncode == 0, result.stderr
+    said = [line for line in result.stderr.splitlines() if line.strip()]
+    notice = f"vasa: warning: {made / name}.png: found {count} faces; using the largest"
+    if count == 1:
+        assert said == [], said
+    else:  # one line, and not a refusal
+        assert len(said) == 1 and said[0].startswith(notice), said
+        assert said[0].endswith("(92 px wide)"), said
+    summary = json.loads(result.stdout)
+    assert summary["faces_found"] == count
+    x0, y0, x1, y1 = summary["face_box"]
+    assert 80 < x1 - x0 < 105  # the astronaut's own face, 92 px wide, not a blend of two
+    if name == "wide":  # found on the canvas where it is, not where the tile was
+        assert 2 * 512 < x0 < x1 < 3 * 512
+
+
+def test_the_app_notices_several_faces_once(made, monkeypatch):
+    from vasa_core.app import shared
+
+    shown = []
+    monkeypatch.setattr(shared.gr, "Warning", shown.append)
+    grid = np.asarray(Image.open(made / "grid.png"))
+    with pytest.warns(UserWarning, match="found 4 faces"):  # the terminal's one line
+        latents = shared.analysed(grid)
+    assert latents.n_faces == 4
+    assert len(shown) == 1 and shown[0].startswith("portrait: found 4 faces; using the largest")
+    shared.analysed(grid)  # kept analysed: not said again
+    assert len(shown) == 1
+
+
 # The motion generator ------------------------------------------------------------------------
 
 
@@ -347,6 +429,22 @@ def test_generate_with_silent_audio_says_there_is_no_voice(made, tmp_path, gener
     args = ["generate", "--image", A, "--audio", str(made / "silent.wav"), "--out", str(out)]
     result = vasa(*args, tmpdir=tmpdir)
     assert_refused(result, out, tmpdir, "no voice")
+
+
+@pytest.mark.parametrize(
+    "audio, limit, phrase",
+    [
+        ("long.wav", [], "601.0 s is longer than the limit of 600 s (10 minutes); --max-minutes"),
+        ("speech.wav", ["--max-minutes", "0.02"], "2.0 s is longer than the limit of 1.2 s;"),
+        # Raised, the 601 s pass the limit and are read to the end: silence, no voice in it.
+        ("long.wav", ["--max-minutes", "10.1"], "no voice"),
+    ],
+    ids=["default-10-minutes", "lowered", "raised"],
+)
+def test_generate_max_minutes_sets_the_audio_limit(made, tmp_path, generator, audio, limit, phrase):
+    out, tmpdir = tmp_path / "v.mp4", tmp_path / "tmpdir"
+    args = ["generate", "--image", A, "--audio", str(made / audio), "--out", str(out), *limit]
+    assert_refused(vasa(*args, tmpdir=tmpdir), out, tmpdir, phrase)
 
 
 # A full disk ---------------------------------------------------------------------------------
@@ -438,6 +536,63 @@ def test_generate_on_a_full_disk_names_the_cause(full_disk, tmp_path, generator)
     result = vasa(*args, "--quiet", tmpdir=tmpdir)
     assert_refused(result, out, tmpdir, "could not be written (no space left on device)")
     assert [p.name for p in full_disk.iterdir()] == ["filler"]
+
+
+def _training_state(step: int):
+    import torch
+
+    from vasa_core.motion.model import Config, MotionDenoiser
+    from vasa_core.training.checkpointing import TrainingState
+
+    model = MotionDenoiser(Config(width=16, layers=1))
+    optimizer = torch.optim.Adam(model.parameters())
+    mean, std = np.zeros(schema.DIM, np.float32), np.ones(schema.DIM, np.float32)
+    return TrainingState(model, optimizer, mean, std, step=step)
+
+
+def test_a_full_disk_at_a_training_checkpoint_keeps_the_last_one_whole(tmp_path, monkeypatch):
+    """In process (no mount needed): the disk refuses the second validation's checkpoint."""
+    from vasa_core import files
+    from vasa_core.training import checkpointing
+
+    out = tmp_path / "m.safetensors"
+    checkpointing.save(_training_state(1), out, {})
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    assert sorted(before) == ["m.safetensors", "m.train.pt"]
+
+    def full(handle, mode):
+        os.close(handle)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(files.os, "fdopen", full)
+    with pytest.raises(VasaError, match="could not be written \\(no space left on device\\)"):
+        checkpointing.save(_training_state(2), out, {})
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # no partials
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("corpus") / "corpus"
+    made = subprocess.run(
+        [sys.executable, "-m", "vasa_core", "corpus", "--out", str(folder), "--minutes", "0.1"]
+        + ["--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    return folder
+
+
+def test_train_on_a_full_disk_is_one_line_and_no_partial_checkpoint(
+    tiny_corpus, full_disk, tmp_path
+):
+    out, tmpdir = full_disk / "m.safetensors", tmp_path / "tmpdir"
+    small = ["--steps", "2", "--val-every", "1", "--batch", "2", "--width", "16", "--layers", "1"]
+    result = vasa(
+        "train", "--data", str(tiny_corpus), "--out", str(out), *small, "--quiet", tmpdir=tmpdir
+    )
+    assert_refused(result, out, tmpdir, "could not be written (no space left on device)")
+    assert [p.name for p in full_disk.iterdir()] == ["filler"]  # nor m.train.pt
 
 
 # SIGTERM and file modes ------------------------------------------------------------------------
@@ -536,28 +691,28 @@ def app_case(name: str, endpoint: str, portrait: str, changes: dict, *phrases: s
 
 P = "picture.png"  # a good portrait, for the cases about something else
 APP_CASES = [
-    app_case("portrait-text", "/run_analyze", "text.png", {}, "text.png", "not an image"),
-    app_case("portrait-random-bytes", "/run_analyze", "random.jpg", {}, "not an image"),
-    app_case("portrait-truncated", "/run_analyze", "cut.jpg", {}, "truncated"),
-    app_case("portrait-20000x20000", "/run_analyze", "huge.png", {}, "too many pixels"),
-    app_case("portrait-1x1", "/run_analyze", "tiny.png", {}, "too small"),
-    app_case("seed-2**70", "/run_generate", P, {"seed": 2**70}, str(2**70), "2**63 - 1"),
-    app_case("seed-2**63", "/run_generate", P, {"seed": 2**63}, str(2**63), "outside"),
-    app_case("seed-negative", "/run_generate", P, {"seed": -1}, "seed -1 is outside"),
-    app_case("steps-fraction", "/run_generate", P, {"steps": 2.5}, "whole number"),
-    app_case("recording-nan", "/run_generate", P, {"text": "", "recording": "nan.wav"}, "NaN"),
+    app_case("portrait-text", "/analyze", "text.png", {}, "text.png", "not an image"),
+    app_case("portrait-random-bytes", "/analyze", "random.jpg", {}, "not an image"),
+    app_case("portrait-truncated", "/analyze", "cut.jpg", {}, "truncated"),
+    app_case("portrait-20000x20000", "/analyze", "huge.png", {}, "too many pixels"),
+    app_case("portrait-1x1", "/analyze", "tiny.png", {}, "too small"),
+    app_case("seed-2**70", "/generate", P, {"seed": 2**70}, str(2**70), "2**63 - 1"),
+    app_case("seed-2**63", "/generate", P, {"seed": 2**63}, str(2**63), "outside"),
+    app_case("seed-negative", "/generate", P, {"seed": -1}, "seed -1 is outside"),
+    app_case("steps-fraction", "/generate", P, {"steps": 2.5}, "whole number"),
+    app_case("recording-nan", "/generate", P, {"text": "", "recording": "nan.wav"}, "NaN"),
     app_case(
-        "recording-text", "/run_generate", P, {"text": "", "recording": "text.txt"}, "a text file"
+        "recording-text", "/generate", P, {"text": "", "recording": "text.txt"}, "a text file"
     ),
-    app_case(
-        "recording-61-s",
-        "/run_generate",
+    app_case(  # the CLI's limit, without its --max-minutes hint
+        "recording-601-s",
+        "/generate",
         P,
-        {"text": "", "recording": "minute.wav"},
-        "61.0 s is longer than the limit of 60 s",
+        {"text": "", "recording": "long.wav"},
+        "601.0 s is longer than the limit of 600 s (10 minutes)",
     ),
-    app_case("driver-text", "/run_reenact", P, {"driver": "text.txt"}, "a text file, not a video"),
-    app_case("driver-jpeg", "/run_reenact", P, {"driver": "picture.jpg"}, "a still picture"),
+    app_case("driver-text", "/reenact", P, {"driver": "text.txt"}, "a text file, not a video"),
+    app_case("driver-jpeg", "/reenact", P, {"driver": "picture.jpg"}, "a still picture"),
 ]
 
 
@@ -568,9 +723,9 @@ def _app_arguments(endpoint: str, portrait, changes: dict, made: Path) -> list:
         k: handle_file(str(made / v)) if k in ("recording", "driver") else v
         for k, v in changes.items()
     }
-    if endpoint == "/run_analyze":
+    if endpoint == "/analyze":
         return [portrait]
-    if endpoint == "/run_reenact":
+    if endpoint == "/reenact":
         return [portrait, files["driver"], "256"]
     return [portrait, *{**GENERATE, **files}.values()]
 

@@ -8,3 +8,7 @@ the app shows it. Any other exception is a bug in vasa-kit and keeps its traceba
 
 class VasaError(Exception):
     """A problem with the user's input, explained in one line."""
+
+
+class TooLong(VasaError):
+    """Input longer than a length limit: a front end may add how to raise the limit."""

@@ -16,14 +16,14 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from vasa_core.errors import VasaError
+from vasa_core.errors import TooLong, VasaError
 from vasa_core.files import (
     DISK_ERRORS,
     check_output,
@@ -118,13 +118,13 @@ def _duration(description: str) -> float | None:
     return 3600 * int(hours) + 60 * int(minutes) + float(seconds)
 
 
-def too_long(what: object, seconds: float, limit: float) -> VasaError:
+def too_long(what: object, seconds: float, limit: float) -> TooLong:
     """The one wording of a length limit, in seconds, exact enough to show the excess."""
     shown = f"{seconds:.1f}"
     if float(shown) <= limit:  # 600.04 s is not "600.0 s is longer than 600 s"
         shown = f"{seconds:.3f}"
     minutes = f" ({limit / 60:g} minutes)" if limit >= 60 else ""
-    return VasaError(f"{what}: {shown} s is longer than the limit of {limit:g} s{minutes}")
+    return TooLong(f"{what}: {shown} s is longer than the limit of {limit:g} s{minutes}")
 
 
 def write_video(
@@ -272,58 +272,80 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     return np.stack(list(frames)), fps
 
 
-def read_audio(path: Path, rate: int, max_seconds: float | None) -> tuple[np.ndarray, int]:
-    """(samples [n, channels] or [n], their rate) of a sound or video file; files that
-    libsndfile cannot read come from ffmpeg, already mono at `rate`."""
+AUDIO_BLOCK = 1 << 18  # samples decoded at a time (5 to 16 s): memory stays flat with length
+
+
+def audio_blocks(
+    path: Path, rate: int, max_seconds: float | None
+) -> tuple[Iterator[np.ndarray], int]:
+    """(float32 blocks of samples [n, channels] or [n], their rate) of a sound or video
+    file, decoded as they are taken, never the whole file at once. Files that libsndfile
+    cannot read come from ffmpeg, already mono at `rate`."""
     import soundfile
 
     try:
         with quiet_stderr():  # libsndfile's mp3 decoder prints notes on bad data
             info = soundfile.info(str(path))
     except (RuntimeError, soundfile.LibsndfileError, TypeError):
-        return _ffmpeg_audio(path, rate, max_seconds), rate
+        return _ffmpeg_blocks(path, rate, max_seconds), rate
     if max_seconds is not None and info.duration > max_seconds:
         raise too_long(path, info.duration, max_seconds)
+    return _soundfile_blocks(path), info.samplerate
+
+
+def _soundfile_blocks(path: Path) -> Iterator[np.ndarray]:
+    import soundfile
+
     try:
-        with quiet_stderr():
-            samples, source_rate = soundfile.read(str(path), dtype="float32", always_2d=True)
+        with soundfile.SoundFile(str(path)) as sound:
+            while True:
+                with quiet_stderr():
+                    block = sound.read(AUDIO_BLOCK, dtype="float32", always_2d=True)
+                if not len(block):
+                    return
+                yield block
     except (RuntimeError, soundfile.LibsndfileError) as error:
         raise VasaError(f"{path}: the audio is truncated or corrupt ({error})") from None
-    return samples, source_rate
 
 
-def _ffmpeg_audio(path: Path, rate: int, max_seconds: float | None) -> np.ndarray:
-    """Decode with ffmpeg straight to mono float32 at `rate`."""
+def _ffmpeg_blocks(path: Path, rate: int, max_seconds: float | None) -> Iterator[np.ndarray]:
+    """Decode with ffmpeg straight to mono float32 at `rate`, a block at a time."""
     import imageio_ffmpeg
 
-    command = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-hide_banner",
-        "-nostdin",
-        "-v",
-        "error",
-        "-i",
-        str(path),
-        "-vn",
-        "-ac",
-        "1",
-        "-ar",
-        str(rate),
-        "-f",
-        "f32le",
-    ]
+    command = [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error"]
+    command += ["-i", str(path), "-vn", "-ac", "1", "-ar", str(rate), "-f", "f32le"]
     if max_seconds is not None:
         command += ["-t", str(max_seconds + 1.0)]  # enough to tell that it is too long
-    result = subprocess.run(command + ["-"], capture_output=True, stdin=subprocess.DEVNULL)
-    if result.returncode != 0 or not result.stdout:
-        if kind := _not_media(describe_media(path)):
-            raise VasaError(f"{path}: no audio in {kind}; give a sound, or a video with sound")
-        detail = result.stderr.decode(errors="replace").strip().splitlines()
-        reason = detail[-1] if detail else "no audio stream"
-        if "output file" in reason:  # ffmpeg read the file, but found no sound to output
-            reason = "no audio stream"
-        raise VasaError(f"{path}: no audio that ffmpeg can read ({reason})")
-    return np.frombuffer(result.stdout, dtype=np.float32).copy()
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            command + ["-"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log
+        )
+        received = 0
+        try:
+            # A pipe read returns the whole block asked for, short only at the end.
+            while chunk := process.stdout.read(4 * AUDIO_BLOCK):
+                received += len(chunk)
+                yield np.frombuffer(chunk[: len(chunk) - len(chunk) % 4], dtype=np.float32)
+            failed = process.wait() != 0
+        finally:
+            if process.poll() is None:  # the caller stopped early (too long, NaN, Ctrl-C)
+                process.kill()
+                process.wait()
+            process.stdout.close()
+        if failed or not received:
+            log.seek(0)
+            _no_ffmpeg_audio(path, log.read().decode(errors="replace"))
+
+
+def _no_ffmpeg_audio(path: Path, log: str) -> None:
+    """Raise the one line for a file whose sound ffmpeg could not decode."""
+    if kind := _not_media(describe_media(path)):
+        raise VasaError(f"{path}: no audio in {kind}; give a sound, or a video with sound")
+    detail = log.strip().splitlines()
+    reason = detail[-1] if detail else "no audio stream"
+    if "output file" in reason:  # ffmpeg read the file, but found no sound to output
+        reason = "no audio stream"
+    raise VasaError(f"{path}: no audio that ffmpeg can read ({reason})")
 
 
 def codec_round_trip(

@@ -52,9 +52,10 @@ def edit_tab(portrait: gr.Image) -> Edit:
             moved = gr.Image(label="The portrait under this motion")
             test = gr.Button("Render a 4-second test motion")
             video = gr.Video(label="Test motion (no audio)")
-    for slider in sliders:
-        slider.release(run_motion, [portrait, *sliders], [moved])
-    test.click(run_test_video, [portrait], [video])
+    # One event for all the sliders: one `/render` endpoint, not one copy per slider.
+    triggers = [slider.release for slider in sliders]
+    gr.on(triggers, run_motion, [portrait, *sliders], [moved], api_name="render")
+    test.click(run_test_video, [portrait], [video], api_name="test_motion")
     return Edit(moved, sliders)
 
 

@@ -83,7 +83,8 @@ def generate_tab(portrait: gr.Image) -> None:
                 label="Text to say", value="Hello! I am a talking face.", elem_id="generate-text"
             )
             recording = gr.Audio(
-                label="...or a voice recording (used when the text is empty)",
+                label=f"...or a voice recording, up to {MAX_SECONDS:g} s "
+                "(used when the text is empty)",
                 type="filepath",
                 sources=["upload", "microphone"],
             )
@@ -113,6 +114,7 @@ def generate_tab(portrait: gr.Image) -> None:
         run_generate,
         [*inputs, *sampling, seed, size, fps],
         [preview, status, talking, curves],
+        api_name="generate",
     )
 
 

@@ -36,7 +36,10 @@ def build_app() -> gr.Blocks:
         with gr.Tab("Learn", elem_id="tab-learn"):
             learn_tab()
         top.portrait.change(
-            run_analyze, [top.portrait], [top.overlay, top.numbers, edit.moved, *edit.sliders]
+            run_analyze,
+            [top.portrait],
+            [top.overlay, top.numbers, edit.moved, *edit.sliders],
+            api_name="analyze",
         )
     return demo
 

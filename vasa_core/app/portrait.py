@@ -63,6 +63,7 @@ def header() -> Header:
                 label="Examples",
                 example_labels=list(examples.NAMES),
                 elem_id="examples",
+                api_visibility="private",  # it fills the portrait box: nothing to call
             )
         with gr.Column():
             overlay = gr.Image(

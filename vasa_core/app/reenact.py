@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import gradio as gr
 
 from vasa_core.app.shared import (
-    MAX_SECONDS,
+    MAX_DRIVER_SECONDS,
     SIZES,
     analysed,
     device,
@@ -28,7 +28,7 @@ def reenact_tab(portrait: gr.Image) -> None:
     gr.Markdown(
         "Drive the portrait with a video of a face: its head motion and expressions "
         "are measured by Face Mesh and rendered on the portrait, with its sound "
-        f"(up to {MAX_SECONDS:g} s)."
+        f"(up to {MAX_DRIVER_SECONDS:g} s)."
     )
     with gr.Row():
         with gr.Column():
@@ -39,7 +39,9 @@ def reenact_tab(portrait: gr.Image) -> None:
             preview = gr.Image(label="Live preview", height=320)
             status = gr.Markdown()
             driven = gr.Video(label="Reenacted portrait")
-    drive.click(run_reenact, [portrait, driver, size], [preview, status, driven])
+    drive.click(
+        run_reenact, [portrait, driver, size], [preview, status, driven], api_name="reenact"
+    )
 
 
 def run_reenact(image, driver, size) -> Iterator[tuple]:
@@ -57,7 +59,7 @@ def run_reenact(image, driver, size) -> Iterator[tuple]:
                 driver,
                 folder / "reenacted.mp4",
                 size=size,
-                max_seconds=MAX_SECONDS,
+                max_seconds=MAX_DRIVER_SECONDS,
                 on_frame=on_frame,
                 device=device(),
             )

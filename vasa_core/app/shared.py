@@ -27,10 +27,12 @@ import torch
 import vasa_core
 from vasa_core import schema
 from vasa_core.app.folders import FOLDER, WORK
+from vasa_core.audio import load as audio_load
 from vasa_core.device import device_from_environment, pick_device
 from vasa_core.errors import VasaError
 from vasa_core.face import FaceLatents, analyze
 from vasa_core.face.image import as_rgb_array
+from vasa_core.face.landmarks import several_faces
 from vasa_core.render import Renderer
 
 # Gradio's cache of uploads and answers: every 10 minutes, files older than an hour are
@@ -39,7 +41,8 @@ from vasa_core.render import Renderer
 DELETE_CACHE = (600, 3600)
 MAX_SIDE = 4096  # larger uploads are refused with a reason, not silently shrunk
 MAX_UPLOAD = "25mb"  # Gradio refuses bigger files before they reach us
-MAX_SECONDS = 60.0  # audio or driver video; a CPU takes about as long to make it
+MAX_SECONDS = audio_load.MAX_SECONDS  # the one audio limit, the CLI's too (10 minutes)
+MAX_DRIVER_SECONDS = 60.0  # a driving video: a CPU tracks its face about as long as it plays
 PREVIEW_EVERY_S = 0.5  # how often the live preview shows the newest frame
 SIZES = ["256", "512", "full portrait"]  # the output-size choices of Generate and Reenact
 KEEP_ANALYSED = 8  # portraits kept analysed (each holds its renderer's tensors)
@@ -103,6 +106,9 @@ def analysed(image: np.ndarray | FaceLatents | None) -> FaceLatents:
             _ANALYSED.move_to_end(key)
             return _ANALYSED[key]
     latents = analyze(rgb, name="portrait")  # outside the lock: Face Mesh takes a while
+    if latents.n_faces > 1:  # the notice the CLI prints as a warning, once per portrait
+        width = float(np.ptp(latents.landmarks[:, 0]))
+        gr.Warning(several_faces("portrait", latents.n_faces, width))
     with _LOCK:
         _ANALYSED[key] = latents
         while len(_ANALYSED) > KEEP_ANALYSED:

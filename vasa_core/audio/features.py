@@ -28,6 +28,7 @@ SILENCE_DB = -100.0
 SPEECH_MIN_DB = -60.0
 SPEECH_ABOVE_FLOOR_DB = 12.0
 SPEECH_GAP_S = 0.15
+FRAMES_AT_ONCE = 500  # measured together (20 s at 25 fps): bounds the temporaries
 
 
 @dataclass
@@ -80,12 +81,21 @@ def mel_filterbank(rate: int = RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -
     return np.maximum(0.0, np.minimum(rising, falling)).astype(np.float32)
 
 
+def _take(signal: np.ndarray, start: int, stop: int) -> np.ndarray:
+    """signal[start:stop] as float32, with zeros where that reaches past either end."""
+    out = np.zeros(stop - start, np.float32)
+    lo, hi = max(start, 0), min(stop, len(signal))
+    if hi > lo:
+        out[lo - start : hi - start] = signal[lo:hi]
+    return out
+
+
 def _windows(signal: np.ndarray, centres: np.ndarray, length: int) -> np.ndarray:
-    """Windows [len(centres), length] of `signal` centred on sample indices (zero-padded)."""
-    half = length // 2
-    padded = np.pad(signal, (half, half + 1))
-    index = centres[:, None] + np.arange(length)[None, :]  # + half - half
-    return padded[index]
+    """Windows [len(centres), length] of `signal` centred on sample indices (zeros beyond
+    its ends), copied from the stretch they cover, not from a padded copy of the whole."""
+    first = int(centres.min()) - length // 2
+    stretch = _take(signal, first, int(centres.max()) - length // 2 + length)
+    return stretch[centres[:, None] - length // 2 - first + np.arange(length)[None, :]]
 
 
 def compute_features(samples: np.ndarray, rate: int = RATE, fps: float = 25.0) -> AudioFeatures:
@@ -101,24 +111,47 @@ def measure_frames(
     samples: np.ndarray, bounds: np.ndarray, rate: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(loudness, mel, pitch, voicing) of the frames between `bounds` (sample indices into
-    `samples`); windows that reach past either end of `samples` see zeros there."""
-    frames = len(bounds) - 1
-    signal = np.pad(samples, (0, max(0, bounds[-1] - len(samples))))
+    `samples`); windows that reach past either end of `samples` see zeros there.
 
-    energy = np.concatenate([[0.0], np.cumsum(signal.astype(np.float64) ** 2)])
-    mean_square = (energy[bounds[1:]] - energy[bounds[:-1]]) / np.maximum(np.diff(bounds), 1)
+    FRAMES_AT_ONCE frames at a time: the windows and spectra of a ten-minute clip at once
+    took more than a gigabyte. Every frame's numbers are the same as in one pass."""
+    energy = 0.0  # the running sum of squares, up to the next chunk's first sample
+    parts = []
+    for first in range(0, len(bounds) - 1, FRAMES_AT_ONCE):
+        chunk = bounds[first : first + FRAMES_AT_ONCE + 1]
+        parts.append(_measure_chunk(samples, chunk, rate, energy))
+        energy = parts[-1][-1]
+    if not parts:
+        return _measure_chunk(samples, bounds, rate, energy)[:4]
+    return tuple(np.concatenate([part[k] for part in parts]) for k in range(4))
+
+
+def _measure_chunk(samples: np.ndarray, bounds: np.ndarray, rate: int, energy: float):
+    """measure_frames for the frames between `bounds`, plus the running energy at their
+    end; `energy` is that at their start, so the sums run on as in one pass."""
+    frames = len(bounds) - 1
+    signal = _take(samples, int(bounds[0]), int(bounds[-1]))
+    # One running sum from the clip's start (cumsum adds in order): each frame's mean square
+    # is a difference of two of its values, the same whether the clip is chunked or not.
+    squares = np.concatenate([[energy], signal.astype(np.float64) ** 2])
+    running = np.cumsum(squares)
+    local = bounds - bounds[0]
+    mean_square = (running[local[1:]] - running[local[:-1]]) / np.maximum(np.diff(bounds), 1)
     loudness = np.maximum(10 * np.log10(mean_square + 1e-12), SILENCE_DB).astype(np.float32)
+    if frames == 0:
+        empty = np.zeros(0, np.float32)
+        return loudness, np.zeros((0, N_MELS), np.float32), empty, empty, running[-1]
 
     quarters = bounds[:-1, None] + (np.arange(4)[None, :] + 0.5) * np.diff(bounds)[:, None] / 4
     windows = _windows(
-        signal, np.round(quarters).astype(np.int64).reshape(-1), round(MEL_WINDOW_S * rate)
+        samples, np.round(quarters).astype(np.int64).reshape(-1), round(MEL_WINDOW_S * rate)
     )
     spectrum = np.abs(np.fft.rfft(windows * np.hanning(windows.shape[1]), n=N_FFT)) ** 2
     mel_power = spectrum @ mel_filterbank(rate).T
     mel = np.log(mel_power.reshape(frames, 4, N_MELS).mean(axis=1) + 1e-10).astype(np.float32)
 
-    pitch, voicing = _pitch(signal, (bounds[:-1] + bounds[1:]) // 2, rate)
-    return loudness, mel, pitch, voicing
+    pitch, voicing = _pitch(samples, (bounds[:-1] + bounds[1:]) // 2, rate)
+    return loudness, mel, pitch, voicing, running[-1]
 
 
 def reach(rate: int = RATE) -> int:

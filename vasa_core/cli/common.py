@@ -9,6 +9,7 @@ verb's parser, and it should answer at once.
 from __future__ import annotations
 
 import argparse
+import math
 from typing import TYPE_CHECKING
 
 from vasa_core.device import CHOICES
@@ -109,3 +110,22 @@ def check_knob(flag: str, name: str, value: float) -> float:
         return k.check(value)  # the range test itself lives in one place, `Knob.check`
     except VasaError:
         raise VasaError(f"{flag} {value:g} is outside {_range(k)} ({k.doc})") from None
+
+
+def add_max_minutes_option(verb: argparse.ArgumentParser) -> None:
+    """`--max-minutes`: the audio length limit (the app's too), raised for one run."""
+    from vasa_core.audio.load import MAX_SECONDS
+
+    verb.add_argument(
+        "--max-minutes",
+        type=float,
+        default=MAX_SECONDS / 60,
+        help=f"refuse longer audio (default {MAX_SECONDS / 60:g}, i.e. {MAX_SECONDS:g} s)",
+    )
+
+
+def max_seconds(args: argparse.Namespace) -> float:
+    """`--max-minutes` in seconds, refused unless a finite number above 0."""
+    if not 0 < args.max_minutes < math.inf:  # False for NaN too
+        raise VasaError(f"--max-minutes {args.max_minutes:g} must be a number of minutes above 0")
+    return args.max_minutes * 60

@@ -13,8 +13,10 @@ from pathlib import Path
 from vasa_core.cli.common import (
     Verbs,
     add_device_option,
+    add_max_minutes_option,
     check_knob,
     chosen_device,
+    max_seconds,
     read_portrait,
 )
 from vasa_core.errors import VasaError
@@ -109,7 +111,7 @@ def add_features(verbs: Verbs) -> None:
     verb = verbs.add_parser("features", help="audio features of a sound or video file")
     verb.add_argument("audio", help="wav, flac, ogg, mp3, m4a, or a video with sound")
     verb.add_argument("--fps", type=float, default=25.0, help="video frames per second")
-    verb.add_argument("--max-minutes", type=float, default=10.0, help="length limit")
+    add_max_minutes_option(verb)
     verb.add_argument("--json", action="store_true")
     verb.set_defaults(run=run_features)
 
@@ -120,9 +122,7 @@ def run_features(args: argparse.Namespace) -> None:
     from vasa_core.audio import RATE, compute_features, load_audio
 
     check_knob("--fps", "fps", args.fps)
-    if not args.max_minutes > 0:  # False for NaN too
-        raise VasaError(f"--max-minutes {args.max_minutes:g} must be more than 0")
-    samples = load_audio(args.audio, max_seconds=args.max_minutes * 60)
+    samples = load_audio(args.audio, max_seconds=max_seconds(args))
     features = compute_features(samples, fps=args.fps)
     voiced = features.pitch[features.pitch > 0]
     summary = {

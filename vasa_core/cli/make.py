@@ -9,14 +9,17 @@ from vasa_core.cli.common import (
     Verbs,
     add_device_option,
     add_knob_option,
+    add_max_minutes_option,
     add_output_options,
     add_size_option,
     check_knob,
     check_knob_options,
     chosen_device,
+    max_seconds,
     output_size,
     read_portrait,
 )
+from vasa_core.errors import TooLong, VasaError
 from vasa_core.motion.controls import EMOTIONS
 from vasa_core.schema import check_seed
 
@@ -44,6 +47,7 @@ def add_generate(verbs: Verbs) -> None:
     )
     add_knob_option(verb, "--guidance", "audio_guidance")
     add_knob_option(verb, "--fps", "fps")
+    add_max_minutes_option(verb)
     add_output_options(verb)
     add_device_option(verb)
     verb.set_defaults(run=run_generate)
@@ -59,6 +63,7 @@ def run_generate(args: argparse.Namespace) -> None:
     # Every mistake the user can make is refused before the models load.
     check_knob_options(args)
     check_seed(args.seed)
+    limit = max_seconds(args)
     check_writable(args.out)
     if args.audio is not None:
         check_input(args.audio, "an audio file")
@@ -73,20 +78,24 @@ def run_generate(args: argparse.Namespace) -> None:
     )
     sampling = Sampling(steps=args.steps, audio_guidance=args.guidance)
     image, _ = read_portrait(args.image)
-    out = Pipeline(args.checkpoint, device=device).generate(
-        image,
-        args.out,
-        audio=args.audio,
-        text=args.text,
-        voice=args.voice,
-        controls=controls,
-        seed=args.seed,
-        sampling=sampling,
-        size=output_size(args),
-        fps=args.fps,
-        mark=not args.no_mark,
-        progress=not args.quiet,
-    )
+    try:
+        out = Pipeline(args.checkpoint, device=device).generate(
+            image,
+            args.out,
+            audio=args.audio,
+            text=args.text,
+            voice=args.voice,
+            controls=controls,
+            seed=args.seed,
+            sampling=sampling,
+            size=output_size(args),
+            fps=args.fps,
+            mark=not args.no_mark,
+            progress=not args.quiet,
+            max_seconds=limit,
+        )
+    except TooLong as error:
+        raise VasaError(f"{error}; --max-minutes raises it") from None
     print(f"{out}: written")
 
 

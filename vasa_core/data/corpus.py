@@ -55,6 +55,7 @@ from vasa_core.data.augment_speech import augment_speech
 from vasa_core.data.singing import Sung, sing
 from vasa_core.data.synth import synthesize_motion
 from vasa_core.errors import VasaError
+from vasa_core.files import reason
 from vasa_core.motion import controls as ctl
 
 FORMAT_VERSION = 2  # 2: features are the generator's condition (audio/condition.py)
@@ -383,10 +384,18 @@ def write_shard(folder: Path, index: int, clips: list[Clip]) -> str:
 def load(folder: str | os.PathLike) -> tuple[dict, list[dict]]:
     """The manifest and every shard's arrays (clips parsed from JSON)."""
     folder = Path(folder)
+    if not folder.is_dir():
+        kind = "a file, not a corpus folder" if folder.exists() else "no such corpus folder"
+        raise VasaError(f"{folder}: {kind}")
     try:
         manifest = json.loads((folder / "manifest.json").read_text())
+    except FileNotFoundError:
+        raise VasaError(
+            f"{folder}: not a corpus (no manifest.json; `vasa corpus` or `vasa ingest` makes one)"
+        ) from None
     except (OSError, ValueError) as error:
-        raise VasaError(f"{folder}: not a corpus (manifest.json: {error})") from None
+        cause = reason(error) if isinstance(error, OSError) else f"not valid JSON: {error}"
+        raise VasaError(f"{folder}: not a corpus (manifest.json: {cause})") from None
     if manifest.get("format_version") != FORMAT_VERSION:
         raise VasaError(
             f"{folder}: a corpus of format {manifest.get('format_version')}, this version reads "

@@ -3,7 +3,9 @@
 MediaPipe 0.10.21 bundles the Face Mesh model, so nothing is downloaded. Landmarks are
 returned in the portrait's own pixels as [478, 3] float32: x right, y down, z depth in
 the same pixel units (smaller z is closer to the camera), as Face Mesh gives them.
-Huge portraits are analysed on a downscaled copy; coordinates are mapped back.
+Huge portraits are analysed on a downscaled copy; coordinates are mapped back. Where the
+whole picture shows no face, tiles of it are searched (two faces side by side, a grid, one
+face on a wide canvas); of several faces the largest is taken, with a one-line notice.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 N_LANDMARKS = 478
 ANALYSIS_SIDE = 1280  # long side of the copy Face Mesh sees; enough for any portrait
 MAX_FACES = 8
+MIN_TILE = 128  # px of the analysis copy: the smallest tile searched for faces
+MIN_FACE_PX = 40  # narrower faces (landmark span, portrait pixels) are refused as too small
 
 _lock = threading.Lock()
 _face_mesh = None
@@ -62,11 +66,12 @@ def _analysis_copy(image: np.ndarray) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
-def _run(image: np.ndarray) -> list[np.ndarray]:
-    """Face Mesh on an RGB array; landmarks normalised to [0, 1] of that array."""
+def _run(image: np.ndarray, quiet: bool = False) -> list[np.ndarray]:
+    """Face Mesh on an RGB array; landmarks normalised to [0, 1] of that array. `quiet`:
+    its C++ log silenced, as for the first call (it notes every change of picture shape)."""
     global _warmed_up
     with _lock:
-        if _warmed_up:
+        if _warmed_up and not quiet:
             result = _mesh().process(image)
         else:
             with quiet_stderr():
@@ -79,31 +84,95 @@ def _run(image: np.ndarray) -> list[np.ndarray]:
 def detect_all(image: np.ndarray) -> list[np.ndarray]:
     """Landmarks [478, 3] in pixels for every face found, largest first."""
     small = _analysis_copy(image)
-    faces = _run(small)
-    if not faces:
-        # The detector misses faces that fill the whole frame; a margin gives it context.
-        pad = max(small.shape[:2]) // 4
-        padded = np.pad(small, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
-        scale = np.array([padded.shape[1], padded.shape[0], padded.shape[1]], np.float32)
-        offset = np.array([pad, pad, 0], np.float32)
-        faces = [
-            (f * scale - offset) / np.array([small.shape[1], small.shape[0], small.shape[1]])
-            for f in _run(padded)
-        ]
+    faces = _run(small) or _run_padded(small) or _run_tiles(small)
     height, width = image.shape[:2]
     to_pixels = np.array([width, height, width], dtype=np.float32)
     faces = [(f * to_pixels).astype(np.float32) for f in faces]
     return sorted(faces, key=lambda f: -np.ptp(f[:, 0]) * np.ptp(f[:, 1]))
 
 
+def _run_padded(small: np.ndarray) -> list[np.ndarray]:
+    """The detector misses faces that fill the whole frame; a margin gives it context."""
+    pad = max(small.shape[:2]) // 4
+    padded = np.pad(small, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
+    return [_placed(f, padded.shape, (-pad, -pad), small.shape) for f in _run(padded, True)]
+
+
+def _run_tiles(small: np.ndarray) -> list[np.ndarray]:
+    """Faces in overlapping square tiles, halving their side until some are found.
+
+    Face Mesh's detector sees the whole picture at 128 x 128 pixels: two faces side by
+    side, a 2 x 2 grid or one face on a wide canvas become too small there to be found,
+    though each fills a tile of the picture well."""
+    height, width = small.shape[:2]
+    side = min(height, width)
+    smallest = max(MIN_TILE, side // 4)  # at most three sizes: a face-less picture costs
+    if side >= max(height, width):  # the whole picture was searched already
+        side //= 2
+    while side >= smallest:
+        step = side // 2
+        found = []
+        for top in _starts(height, side, step):
+            for left in _starts(width, side, step):
+                tile = np.ascontiguousarray(small[top : top + side, left : left + side])
+                faces = _run(tile, quiet=True)
+                found += [_placed(f, tile.shape, (left, top), small.shape) for f in faces]
+        if found:
+            return _distinct(found)
+        side //= 2
+    return []
+
+
+def _starts(length: int, side: int, step: int) -> list[int]:
+    """Tile offsets along one side: every `step`, the last tile flush with the end."""
+    if side >= length:
+        return [0]
+    return sorted({*range(0, length - side, step), length - side})
+
+
+def _placed(face: np.ndarray, tile: tuple, corner: tuple[int, int], whole: tuple) -> np.ndarray:
+    """Landmarks normalised to a tile (or padded copy) whose top-left corner is at `corner`
+    in the whole picture, normalised to the whole picture instead."""
+    tile_px = np.array([tile[1], tile[0], tile[1]], np.float32)
+    whole_px = np.array([whole[1], whole[0], whole[1]], np.float32)
+    return (face * tile_px + np.array([*corner, 0], np.float32)) / whole_px
+
+
+def _distinct(faces: list[np.ndarray]) -> list[np.ndarray]:
+    """One of each face that overlapping tiles found more than once: the largest view."""
+    kept: list[np.ndarray] = []
+    for face in sorted(faces, key=lambda f: -np.ptp(f[:, 0]) * np.ptp(f[:, 1])):
+        centre = face[:, :2].mean(axis=0)
+        if not any(_inside(centre, other) for other in kept):
+            kept.append(face)
+    return kept
+
+
+def _inside(point: np.ndarray, face: np.ndarray) -> bool:
+    low, high = face[:, :2].min(axis=0), face[:, :2].max(axis=0)
+    return bool(np.all(point >= low) and np.all(point <= high))
+
+
+def several_faces(name: str, count: int, width: float) -> str:
+    """The one-line notice that a portrait holds several faces (the CLI's and the app's)."""
+    return f"{name}: found {count} faces; using the largest ({width:.0f} px wide)"
+
+
 def detect(image: np.ndarray, name: str = "image") -> Detection:
-    """The largest face; warns when there are several and fails clearly when none."""
+    """The largest face; warns when there are several and fails clearly when none, or
+    when the largest is too small to animate."""
     faces = detect_all(image)
     if not faces:
         raise VasaError(f"{name}: no face found (try a clearer, frontal portrait)")
-    if len(faces) > 1:
-        warnings.warn(f"{name}: found {len(faces)} faces; using the largest", stacklevel=2)
     points = faces[0]
+    width = float(np.ptp(points[:, 0]))
+    if width < MIN_FACE_PX:
+        raise VasaError(
+            f"{name}: the face is too small, {width:.0f} px wide; at least {MIN_FACE_PX} px "
+            "are needed (a larger or closer portrait)"
+        )
+    if len(faces) > 1:
+        warnings.warn(several_faces(name, len(faces), width), stacklevel=2)
     box = (
         float(points[:, 0].min()),
         float(points[:, 1].min()),

@@ -13,13 +13,21 @@ import numpy as np
 from vasa_core import schema
 from vasa_core.audio import condition
 from vasa_core.errors import VasaError
+from vasa_core.files import atomic_write
 from vasa_core.motion.model import Config, MotionDenoiser
 
 SHIPPED = "motion.safetensors"
 
 
 def save_checkpoint(path: Path, model: MotionDenoiser, mean, std, training: dict) -> None:
-    from safetensors.torch import save_file
+    """Write the checkpoint whole or not at all (a full disk: one line, no partial file)."""
+    with atomic_write(path) as f:
+        f.write(checkpoint_bytes(model, mean, std, training))
+
+
+def checkpoint_bytes(model: MotionDenoiser, mean, std, training: dict) -> bytes:
+    """The checkpoint file's bytes: the weights, the rest in the safetensors metadata."""
+    from safetensors.torch import save
 
     meta = {
         "config": json.dumps(model.config.as_dict()),
@@ -31,9 +39,7 @@ def save_checkpoint(path: Path, model: MotionDenoiser, mean, std, training: dict
         "training": json.dumps(training),
     }
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    temporary = path.with_suffix(".part")
-    save_file(weights, str(temporary), metadata=meta)
-    os.replace(temporary, path)
+    return save(weights, metadata=meta)
 
 
 def shipped_path() -> Path:

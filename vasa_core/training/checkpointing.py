@@ -10,6 +10,7 @@ Both are rewritten at every validation, so an interrupted run loses at most `val
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,8 @@ import torch
 
 from vasa_core.data.corpus import HELD_OUT_VOICE_MARKS
 from vasa_core.errors import VasaError
-from vasa_core.motion.checkpoint import save_checkpoint
+from vasa_core.files import atomic_writes
+from vasa_core.motion.checkpoint import checkpoint_bytes
 from vasa_core.motion.model import MotionDenoiser
 
 
@@ -64,7 +66,10 @@ def resume(state: TrainingState, out: Path, device: torch.device) -> None:
 
 
 def save(state: TrainingState, out: Path, run: dict) -> None:
-    """Write the training state, then the model with `run` (how it was trained) as metadata."""
+    """Write the training state and the model, with `run` (how it was trained) as its
+    metadata: both whole or neither (a full disk is one line, and the files of the last
+    validation stay as they were), since a resumed run needs the two to agree."""
+    state_bytes = io.BytesIO()
     torch.save(
         {
             "model": state.model.state_dict(),
@@ -74,8 +79,11 @@ def save(state: TrainingState, out: Path, run: dict) -> None:
             "mean": state.mean,
             "std": state.std,
         },
-        state_path(out),
+        state_bytes,
     )
     voices = list(HELD_OUT_VOICE_MARKS)  # what "held out" meant for this model's validation
     training = {"steps": state.step, "history": state.history, **run, "held_out_voices": voices}
-    save_checkpoint(out, state.model, state.mean, state.std, training)
+    model = checkpoint_bytes(state.model, state.mean, state.std, training)
+    with atomic_writes(state_path(out), out) as (state_file, model_file):
+        state_file.write(state_bytes.getbuffer())
+        model_file.write(model)
