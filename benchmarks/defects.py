@@ -10,8 +10,10 @@ edge, a small face in a large picture, a painting-like filtered photo). For each
 - identity: PSNR of the rest frame against the crop it was rendered from (dB);
 - blink: the Face Mesh lid gap at a blink's frames over the gap of the open eye, its
   minimum and the number of frames at or below 20% of open;
-- mouth flicker: the mean change inside the mouth box between frames whose mouth channels
-  barely change (< 0.02), in grey levels: the inside of the mouth should hold still then;
+- mouth flicker: talking with the head still, the mean change inside the mouth opening
+  between open frames whose mouth channels barely change (< 0.02), in grey levels;
+- teeth drift: the jaw held half open while the lips round, widen, smile and lift; the
+  mean change inside the opening per frame: teeth sit on bone, so they should not move;
 - control extremes: a contact sheet of every control's range limits (gaze, distance).
 Contact sheets (PNG) go to --out (default /tmp/vasa-defects).
 """
@@ -22,6 +24,7 @@ import argparse
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image, ImageFilter
 
@@ -29,6 +32,7 @@ from vasa_core import examples, schema
 from vasa_core.bench import talking_motion
 from vasa_core.face import analyze
 from vasa_core.face import landmarks as lm
+from vasa_core.face import topology as top
 from vasa_core.motion.blinks import blink_shape
 from vasa_core.render import Renderer
 
@@ -37,6 +41,7 @@ BAND = 0.03  # of the frame side: the edge bands the streak score looks at (stre
 FLOOR = 0.25  # grey levels: a smooth band (little change either way) is no streak
 EYES = ((159, 145, 33, 133), (386, 374, 263, 362))  # upper, lower lid; corners (Face Mesh)
 MOUTH = [schema.index(n) for n in schema.MOUTH]
+INNER_LIPS = [*top.LIPS_INNER_UPPER, *reversed(top.LIPS_INNER_LOWER[1:-1])]
 
 
 def made_portraits() -> dict[str, np.ndarray]:
@@ -102,21 +107,56 @@ def blink_figures(renderer: Renderer, rest: np.ndarray) -> tuple[dict, np.ndarra
     return figures, frames
 
 
+def still_head(motion: np.ndarray, rest: np.ndarray) -> np.ndarray:
+    """The motion with the head held where the portrait has it: what changes in the mouth
+    is then the mouth's doing."""
+    motion = motion.copy()
+    motion[:, schema.POSE] = rest[schema.POSE]
+    return motion
+
+
+def openings(renderer: Renderer, motion: np.ndarray, erode: int = 2) -> np.ndarray:
+    """Masks [T, H, W] of the mouth opening (inside the inner lips), shrunk by `erode` px
+    so that the lips' own edges are not counted."""
+    points = renderer.landmarks(motion)[..., :2]
+    masks = np.zeros((len(motion), *renderer.frame_shape), np.uint8)
+    kernel = np.ones((2 * erode + 1, 2 * erode + 1), np.uint8)
+    for mask, p in zip(masks, points, strict=True):
+        cv2.fillPoly(mask, [np.round(p[INNER_LIPS]).astype(np.int32)], 1)
+        mask[:] = cv2.erode(mask, kernel)
+    return masks.astype(bool)
+
+
 def mouth_flicker(renderer: Renderer, rest: np.ndarray) -> tuple[float, np.ndarray]:
-    """Mean grey change inside the mouth box between frames whose mouth barely moves."""
-    motion = talking_motion(rest, 100)
-    frames = renderer.render(motion)
-    points = renderer.landmarks(motion)
+    """Talking with the head still: the mean grey change inside the opening between open
+    frames whose mouth channels barely change (< 0.02). Little moves, so little should."""
+    motion = still_head(talking_motion(rest, 100), rest)
+    frames = renderer.render(motion).astype(np.float32)
+    inside = openings(renderer, motion)
     steady = np.abs(np.diff(motion[:, MOUTH], axis=0)).max(axis=1) < 0.02
     changes = []
     for t in np.flatnonzero(steady):
-        lips = points[t, [13, 14, 61, 291], :2]
-        (x0, y0), (x1, y1) = lips.min(axis=0).astype(int), lips.max(axis=0).astype(int) + 1
-        if x1 - x0 < 4 or y1 - y0 < 3:
-            continue  # a closed mouth has no inside to flicker
-        a, b = frames[t, y0:y1, x0:x1], frames[t + 1, y0:y1, x0:x1]
-        changes.append(np.abs(a.astype(float) - b.astype(float)).mean())
-    return (float(np.mean(changes)) if changes else 0.0), frames
+        both = inside[t] & inside[t + 1]
+        if both.sum() >= 20:  # a closed mouth has no inside to flicker
+            changes.append(np.abs(frames[t] - frames[t + 1])[both].mean())
+    return (float(np.mean(changes)) if changes else 0.0), frames.astype(np.uint8)
+
+
+def teeth_drift(renderer: Renderer, rest: np.ndarray) -> float:
+    """The jaw held half open and the head still while the lips round, widen, smile and
+    lift: the teeth sit on bone, so what shows of them between the lips should not move.
+    The mean grey change inside both frames' openings, per frame."""
+    n = 40
+    phase = np.linspace(0, 2 * np.pi, n)
+    motion = np.tile(rest, (n, 1))
+    motion[:, schema.index("jaw_open")] = 0.45
+    for k, name in enumerate(("mouth_round", "mouth_wide", "smile", "upper_lip_raise")):
+        motion[:, schema.index(name)] = 0.3 * (1 - np.cos(phase + k)) / 2
+    frames = renderer.render(motion).astype(np.float32)
+    inside = openings(renderer, motion)
+    both = inside[1:] & inside[:-1]
+    change = np.abs(np.diff(frames, axis=0)).mean(axis=-1)
+    return float(change[both].mean())
 
 
 def extremes(renderer: Renderer, rest: np.ndarray) -> np.ndarray:
@@ -158,6 +198,7 @@ def measure(name: str, image: np.ndarray, out: Path) -> dict:
         "identity_psnr_db": round(psnr(frame, crop), 1),
         **blink,
         "mouth_flicker": round(flicker, 2),
+        "teeth_drift": round(teeth_drift(renderer, rest), 2),
     }
 
 

@@ -186,3 +186,48 @@ def test_a_moved_iris_uncovers_the_white_and_brings_no_skin(latents, renderers):
         iris = frames[2][near(2, radius - 1) & opening]
         assert len(iris) >= 30
         assert np.mean(iris[:, 0] > iris[:, 1] + 20) < 0.05  # green, not skin
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "drawn"])
+def test_the_teeth_stay_on_the_bone_while_the_lips_move(name, latents, renderers):
+    """Jaw held half open, head still, lips rounding, widening, smiling: what shows between
+    the lips is teeth fixed to the skull and jaw, so it does not move. (The renderer that
+    hung the teeth from the lips changed these pixels by 1.7 grey levels a frame or more.)"""
+    import cv2
+
+    from vasa_core.face import topology as top
+
+    face, renderer = latents[name], renderers[name]
+    n = 12
+    motion = np.tile(face.motion, (n, 1))
+    motion[:, schema.index("jaw_open")] = 0.45
+    motion[:, schema.index("mouth_wide")] = np.linspace(0, 0.3, n)
+    motion[:, schema.index("smile")] = np.linspace(0.3, 0, n)
+    frames = renderer.render(motion).astype(np.float32)
+    ring = [*top.LIPS_INNER_UPPER, *reversed(top.LIPS_INNER_LOWER[1:-1])]
+    masks = []
+    for points in renderer.landmarks(motion)[..., :2]:
+        mask = np.zeros(renderer.frame_shape, np.uint8)
+        cv2.fillPoly(mask, [np.round(points[ring]).astype(np.int32)], 1)
+        masks.append(cv2.erode(mask, np.ones((5, 5), np.uint8)).astype(bool))
+    both = np.stack(masks[1:]) & np.stack(masks[:-1])
+    assert both.sum() > 500  # the mouth is open: there is an inside to look at
+    change = np.abs(np.diff(frames, axis=0)).mean(axis=-1)[both]
+    assert change.mean() < 1.0
+
+
+def test_drawn_teeth_take_the_portraits_style(renderers):
+    """Flat colours on the drawing, shaded teeth on the photo: across the mouth's middle
+    the drawing's upper teeth hold one colour, the photo's vary."""
+    assert renderers["drawn"].mouth.drawing and not renderers["grace_hopper"].mouth.drawing
+    spreads = {}
+    for name in ("drawn", "grace_hopper"):
+        renderer = renderers[name]
+        motion = renderer.latents.motion.copy()
+        motion[schema.index("jaw_open")] = 0.5
+        frame = renderer.render(motion)[0].astype(np.float32)
+        points = renderer.landmarks(motion)[0]
+        x = np.linspace(points[78, 0], points[308, 0], 9)[3:6].round().astype(int)
+        y = int(round(points[13, 1] + 3))  # just below the upper lip: upper teeth
+        spreads[name] = frame[y, x[0] : x[-1]].mean(axis=-1).std()
+    assert spreads["drawn"] < 1.0 < spreads["grace_hopper"]

@@ -1,28 +1,73 @@
 """The inside of the mouth, painted into the opening between the parted lips.
 
-Everything is placed in a frame that moves with the mouth: u runs from one inner corner
-to the other (0..1), t from the upper inner lip (0) to the lower one (1). A smooth motion
-of the lips gives a smooth motion of everything inside, so nothing flickers.
+What shows between the lips is anatomy, not a picture stretched to fit the gap: the upper
+teeth are fixed to the skull, the lower teeth and the tongue to the jaw, and the lips only
+uncover them. So every frame places them from two extra decodings of its motion (`anatomy`):
+the skull's lips (the frame's head pose, the portrait's own mouth) and the jaw's lips (the
+same, with the frame's jaw opening). A pixel of the opening is looked up in the frame of
+those lips; it lands on the same tooth whatever the lips do, so nothing flickers or slides.
 
-If the portrait's mouth is open, its own interior is reused: the band under the upper lip
-(upper teeth) stays with the upper lip, the band over the lower lip (lower teeth) with the
-lower lip, and a wider opening stretches only the dark middle. Otherwise the interior is
-drawn: a dark cavity, upper teeth, lower teeth at wide openings, the tongue, lit to match
-the face's own brightness.
+Coordinates: u runs from one inner lip corner to the other (0..1), v across the mouth,
+downwards, in pixels of the portrait's own mouth (the skull's and jaw's lips are scaled to it).
+
+If the portrait's mouth is open, its own interior is reused: what lies above the middle of
+its opening (upper teeth) is read through the skull, what lies below (lower teeth, tongue)
+through the jaw, and a jaw opened wider than in the portrait shows dark cavity between them.
+Otherwise teeth, tongue and cavity are drawn, in the portrait's style: toned, shaded and
+softened to the face's light for a photo, flat colours with crisp edges for a drawing.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
+from vasa_core import schema
 from vasa_core.curves import smoothstep
 from vasa_core.face import topology as top
 from vasa_core.render.warp import sample_pixels
 
 UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
+LOWER_MIDDLE = 14  # the lower inner lip's middle point (Face Mesh)
 OPEN_PORTRAIT = 0.02  # face widths of lip gap above which the portrait's interior is reused
-TOOTH = 0.045  # visible height of the upper incisors, face widths
-TOOTH_SPACING = 0.14  # width of one upper incisor, as a fraction of the mouth's width
+# The channels that move the lips; the teeth follow none of them, the lower teeth the jaw.
+LIP_CHANNELS = [schema.index(n) for n in (*schema.MOUTH, "smile", "frown")]
+JAW = schema.index("jaw_open")
+# Drawn teeth, in face widths: how far the upper incisors reach below the line where the
+# closed lips meet, and how far the lower incisors rise above the lower lip.
+UPPER_EDGE = 0.03
+LOWER_SHOW = 0.012
+OVERBITE = 0.012  # face widths of lower teeth hidden behind the upper ones in a bite
+TOOTH_SPACING = 0.14  # width of one incisor, as a fraction of the mouth's width
+# A picture's texture (median grey change against its own 1.5 px blur, inside the face)
+# below which it is a drawing: drawings measure 0.00, photos 2-6, a painting-like filter 1.4.
+DRAWING_TEXTURE = 0.5
+
+
+def anatomy(motion: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Motions [T, DIM] of the skull and of the jaw for the frames of `motion`: its head pose
+    and eyes with the portrait's own mouth (`own` [DIM]), and that plus its jaw opening."""
+    skull = np.array(motion, dtype=np.float32, copy=True)
+    skull[:, LIP_CHANNELS] = own[LIP_CHANNELS]
+    jaw = skull.copy()
+    jaw[:, JAW] = motion[:, JAW]
+    return skull, jaw
+
+
+def picture_texture(image: torch.Tensor, box: torch.Tensor) -> float:
+    """Median fine-grain grey change of `image` [3, H, W] (0..255 scale) inside `box`
+    (x0, y0, x1, y1): near zero for flat-shaded drawings, a few grey levels for photos."""
+    grey = image.mean(dim=0, keepdim=True)[None] * 255
+    radius = 4
+    x = torch.arange(-radius, radius + 1, dtype=grey.dtype, device=grey.device)
+    kernel = torch.exp(-(x**2) / (2 * 1.5**2))
+    kernel = kernel / kernel.sum()
+    blurred = F.conv2d(F.pad(grey, (radius,) * 4, mode="replicate"), kernel.view(1, 1, 1, -1))
+    blurred = F.conv2d(blurred, kernel.view(1, 1, -1, 1))
+    x0, y0, x1, y1 = (int(v) for v in box)
+    detail = (grey - blurred)[0, 0, max(y0, 0) : y1, max(x0, 0) : x1].abs()
+    return float(detail.median()) if detail.numel() else 0.0
 
 
 def _sorted(xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -42,12 +87,14 @@ def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor
 
 
 class MouthFrame:
-    """u/t coordinates of pixels relative to the inner-lip landmarks of a batch of frames
-    [B, 478, 2]; every query names the frame it belongs to."""
+    """u/v coordinates of pixels relative to the inner-lip landmarks of a batch of frames
+    [B, 478, 2]; every query names the frame it belongs to. v is in pixels times `unit`
+    over the mouth's length (unit None: plain pixels)."""
 
-    def __init__(self, points: torch.Tensor):
+    def __init__(self, points: torch.Tensor, unit: float | None = None):
         self.c0, c1 = points[:, UPPER[0]], points[:, UPPER[-1]]
         self.length = torch.linalg.norm(c1 - self.c0, dim=-1).clamp(min=1e-3)
+        self.unit = self.length if unit is None else torch.full_like(self.length, unit)
         self.u_dir = (c1 - self.c0) / self.length[:, None]
         self.v_dir = torch.stack([-self.u_dir[:, 1], self.u_dir[:, 0]], dim=-1)  # down
         frames = torch.arange(len(points), device=points.device)[:, None]
@@ -55,12 +102,14 @@ class MouthFrame:
         self.lower = _sorted(*self.uv(points[:, LOWER], frames))
 
     def uv(self, q: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """u (0..1 corner to corner) and v (pixels down) of points q [..., 2] of `frame`."""
+        """u (0..1 corner to corner) and v (down) of points q [..., 2] of `frame`."""
         d = q - self.c0[frame]
-        return (d * self.u_dir[frame]).sum(-1) / self.length[frame], (d * self.v_dir[frame]).sum(-1)
+        length = self.length[frame]
+        v = (d * self.v_dir[frame]).sum(-1) * (self.unit[frame] / length)
+        return (d * self.u_dir[frame]).sum(-1) / length, v
 
     def lips_at(self, u: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Offsets (pixels, across the mouth) of the upper and lower inner lip at u [N]."""
+        """v of the upper and of the lower inner lip at u [N]."""
         (up_u, up_v), (low_u, low_v) = self.upper, self.lower
         return (
             _interp(u, up_u[frame], up_v[frame]),
@@ -68,8 +117,11 @@ class MouthFrame:
         )
 
     def point(self, u: torch.Tensor, v: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
-        along = (u * self.length[frame])[..., None] * self.u_dir[frame]
-        return self.c0[frame] + along + v[..., None] * self.v_dir[frame]
+        """Pixels of the points at (u, v) of `frame`: the inverse of `uv`."""
+        length = self.length[frame]
+        along = (u * length)[..., None] * self.u_dir[frame]
+        across = (v * length / self.unit[frame])[..., None] * self.v_dir[frame]
+        return self.c0[frame] + along + across
 
 
 class Mouth:
@@ -78,6 +130,7 @@ class Mouth:
         self.image = image
         self.face_width = face_width
         self.source = MouthFrame(source[None])
+        self.unit = float(self.source.length[0])  # every v is in the portrait mouth's pixels
         u = torch.linspace(0.3, 0.7, 5, device=source.device)
         upper, lower = self.source.lips_at(u, torch.zeros_like(u, dtype=torch.long))
         self.source_gap = float((lower - upper).mean())
@@ -87,71 +140,141 @@ class Mouth:
             :, cheeks[:, 1].clamp(0, image.shape[1] - 1), cheeks[:, 0].clamp(0, image.shape[2] - 1)
         ]
         self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
+        box = (*source.min(dim=0).values.tolist(), *source.max(dim=0).values.tolist())
+        self.drawing = picture_texture(image, box) < DRAWING_TEXTURE
 
-    def paint(self, frames: torch.Tensor, target: torch.Tensor, opening: tuple) -> None:
+    def paint(
+        self,
+        frames: torch.Tensor,
+        target: torch.Tensor,
+        skull: torch.Tensor,
+        jaw: torch.Tensor,
+        opening: tuple,
+    ) -> None:
         """Fill the openings of frames [B, 3, H, W] in place: `opening` lists their pixels
-        as (frame, y, x, coverage), `target` [B, 478, 2] are the frames' landmarks."""
+        as (frame, y, x, coverage); `target`, `skull` and `jaw` [B, 478, 2] are the frames'
+        landmarks and those of their skull and jaw (`anatomy`), in output pixels."""
         frame, ys, xs, coverage = opening
         if len(ys) == 0:
             return
+        q = torch.stack([xs, ys], dim=-1).float()
         here = MouthFrame(target)
-        u, v = here.uv(torch.stack([xs, ys], dim=-1).float(), frame)
+        u, v = here.uv(q, frame)
         top_v, bottom_v = here.lips_at(u, frame)
         gap = torch.clamp(bottom_v - top_v, min=1e-3)
-        from_top = torch.clamp(v - top_v, min=0)
-        colour = self._reused(u, from_top, gap) if self.reuse else self._drawn(u, from_top, gap)
+        t = torch.clamp((v - top_v) / gap, 0, 1)  # 0 at the upper lip, 1 at the lower
+        # The lower teeth ride on the jaw: the skull's mouth frame, moved as far as the jaw
+        # moved the middle of the lower lip (the frame's corners come in as the jaw drops,
+        # so the jaw's own lips would squeeze the teeth).
+        skull_frame = MouthFrame(skull, self.unit)
+        on_skull = skull_frame.uv(q, frame)
+        drop = (jaw[:, LOWER_MIDDLE] - skull[:, LOWER_MIDDLE])[frame]
+        on_jaw = skull_frame.uv(q - drop, frame)
+        if self.reuse:
+            colour = self._reused(u, t, on_skull, on_jaw)
+        else:
+            below_lip = (v - top_v) * self.unit / here.length[frame]
+            colour = self._drawn(u, t, on_skull, on_jaw, below_lip)
+        # A slit of a pixel or two is the shadowed crease between the lips: no light
+        # reaches the teeth behind it.
+        crease = torch.clamp((gap - 1.0) / 2.0, 0, 1)[None]
+        colour = torch.lerp(self._cavity(u, t), colour, crease)
         alpha = coverage * torch.clamp(gap / 2.0, 0, 1)  # closed lips: nothing to paint
         before = frames[frame, :, ys, xs].T
         frames[frame, :, ys, xs] = (before * (1 - alpha) + colour * alpha).T
 
-    def _reused(self, u, from_top, gap):
+    def _edge(self, distance: torch.Tensor) -> torch.Tensor:
+        """0..1 across an edge at distance 0 (portrait pixels, > 0 inside): crisp on a
+        drawing, softened on a photo as its camera would."""
+        width = 0.6 if self.drawing else 1.6
+        return smoothstep(distance / width + 0.5)
+
+    def _reused(self, u, t, on_skull, on_jaw):
         portrait = torch.zeros_like(u, dtype=torch.long)  # the source is a batch of one
-        src_top, src_bottom = self.source.lips_at(u, portrait)
-        src_gap = torch.clamp(src_bottom - src_top, min=1e-3)
-        half = src_gap / 2
-        from_bottom = gap - from_top
-        # Bands next to each lip keep their size (upper teeth with the upper lip, lower
-        # teeth with the lower one); a wider opening shows dark cavity in the middle.
-        depth = torch.where(from_top <= half, from_top, src_gap - from_bottom)
-        squeeze = gap < src_gap
-        depth = torch.where(squeeze, from_top / gap * src_gap, depth)
-        colour = sample_pixels(self.image, self.source.point(u, src_top + depth, portrait))
-        into_middle = torch.minimum(from_top - half, from_bottom - half)
-        middle = torch.clamp(into_middle / 2.0, 0, 1) * (~squeeze)
-        cavity = self._cavity(u, from_top / gap)
-        return colour * (1 - middle) + cavity * middle
+        (us, vs), (uj, vj) = on_skull, on_jaw
+
+        def middle(at):
+            src_top, src_bottom = self.source.lips_at(at, portrait)
+            return src_top, (src_top + src_bottom) / 2, src_bottom
+
+        top_s, mid_s, _ = middle(us)
+        _, mid_j, bottom_j = middle(uj)
+        upper = sample_pixels(
+            self.image, self.source.point(us, torch.clamp(vs, top_s + 0.5, mid_s), portrait)
+        )
+        # The portrait hides the top of the lower teeth behind the upper ones; a jaw opened
+        # a little further shows it, stretched from the visible part, before any gap.
+        bite = OVERBITE * self.face_width
+        hidden = torch.clamp((vj - mid_j + bite) / (2 * bite), 0, 1)
+        lower_v = torch.where(vj < mid_j + bite, mid_j + hidden * bite, vj)
+        lower = sample_pixels(
+            self.image, self.source.point(uj, torch.clamp(lower_v, mid_j, bottom_j - 0.5), portrait)
+        )
+        colour = self._tongue(self._cavity(u, t), uj, vj, vs - vj, mid_j - bite)
+        colour = torch.lerp(colour, lower, self._edge(vj - mid_j + bite)[None])
+        return torch.lerp(colour, upper, self._edge(mid_s - vs)[None])
 
     def _cavity(self, u, t):
-        """The dark inside of the mouth with the tongue low in it, before any teeth."""
+        """The dark inside of the mouth, before any teeth or tongue."""
         across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
+        if self.drawing:
+            return torch.tensor([0.36, 0.12, 0.14], device=u.device)[:, None].expand(3, len(u))
         cavity = torch.tensor([0.30, 0.09, 0.09], device=u.device)[:, None]
         colour = cavity * (0.5 + 0.5 * (2 * t - 1).abs()) * (0.5 + 0.5 * across)
-        tongue = torch.tensor([0.66, 0.30, 0.30], device=u.device)[:, None]
-        weight = torch.clamp((t - 0.55) / 0.3, 0, 1) * across**0.7
-        colour = colour * (1 - weight) + tongue * weight * (0.6 + 0.4 * across)
         return torch.clamp(colour * self.light, 0, 1)
 
-    def _drawn(self, u, from_top, gap):
+    def _tongue(self, colour, uj, vj, drop, teeth_top):
+        """The tongue over `colour`: low in the mouth with the jaw, hidden behind the lower
+        teeth (`teeth_top`, the v of their edges) until the jaw has dropped (`drop`, v
+        below the portrait's jaw) far enough to see its top bulge over them."""
         fw = self.face_width
-        across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)  # 1 mid-mouth, 0 at corners
-        colour = self._cavity(u, from_top / gap)
-        # Teeth show in the middle of the mouth and fade into the dark corners; each incisor
-        # has a slightly rounded edge. All of it is fixed in the mouth's own (u, t) frame.
-        corridor = smoothstep((across - 0.12) / 0.4)
-        phase = torch.cos(2 * torch.pi * (u - 0.5) / TOOTH_SPACING)
-        edge = 1 - 0.08 * (1 - phase) / 2
-        upper_h = TOOTH * fw * (0.7 + 0.3 * across) * edge
-        lower_h = torch.clamp((gap - 0.1 * fw) * 0.5, 0, 0.03 * fw) * (0.5 + 0.5 * across) * edge
-        from_bottom = gap - from_top
-        upper_band = smoothstep((upper_h - from_top) / 1.5 + 0.5) * corridor
-        lower_band = smoothstep((lower_h - from_bottom) / 1.5 + 0.5) * smoothstep(
-            (across - 0.3) / 0.4
-        )
-        gaps = 1 - 0.22 * torch.exp(-(((1 + phase) / 0.015) ** 2))  # between two teeth
-        shade = (0.5 + 0.5 * across) * gaps
-        teeth = torch.tensor([0.90, 0.87, 0.80], device=u.device)[:, None] * min(self.light, 1.0)
-        lip_shadow = 0.7 + 0.3 * torch.clamp(from_top / (0.015 * fw), 0, 1)
-        upper_teeth = teeth * shade * lip_shadow
-        lower_teeth = teeth * shade * 0.8
-        colour = colour * (1 - upper_band) + upper_teeth * upper_band
-        return colour * (1 - lower_band) + lower_teeth * lower_band
+        across = torch.clamp(1 - (2 * uj - 1).abs() ** 2, 0, 1)
+        rise = smoothstep((drop - 0.03 * fw) / (0.08 * fw))
+        tongue_top = teeth_top + 0.005 * fw - 0.035 * fw * across * rise
+        weight = self._edge(vj - tongue_top) * smoothstep((across - 0.2) / 0.5)
+        if self.drawing:
+            tongue = torch.tensor([0.80, 0.42, 0.45], device=uj.device)[:, None]
+        else:
+            depth = torch.clamp((vj - tongue_top) / (0.02 * fw), 0, 1)
+            tongue = torch.tensor([0.70, 0.34, 0.34], device=uj.device)[:, None]
+            tongue = tongue * (0.6 + 0.4 * depth) * (0.6 + 0.4 * across) * self.light
+        return torch.lerp(colour, tongue, weight[None])
+
+    def _drawn(self, u, t, on_skull, on_jaw, below_lip):
+        fw = self.face_width  # in portrait pixels, as every v here
+        (us, vs), (uj, vj) = on_skull, on_jaw
+        portrait = torch.zeros_like(u, dtype=torch.long)
+        src_top, src_bottom = self.source.lips_at(us, portrait)
+        line = (src_top + src_bottom) / 2  # where the portrait's lips meet
+        colour = self._cavity(u, t)
+
+        def teeth_shape(at):
+            """Corridor (teeth fade into the dark corners), scallop of the incisal edges and
+            the dark seams between teeth, all fixed to the bone they sit in."""
+            across = torch.clamp(1 - (2 * at - 1).abs() ** 2, 0, 1)
+            phase = torch.cos(2 * torch.pi * (at - 0.5) / TOOTH_SPACING)
+            scallop = 0.004 * fw * (1 - phase) / 2
+            seam = torch.exp(-(((1 + phase) / 0.05) ** 2))
+            roundness = 0.88 + 0.12 * (1 + phase) / 2  # each tooth darker at its sides
+            return across, scallop, seam, roundness
+
+        across_j, scallop_j, seam_j, round_j = teeth_shape(uj)
+        lower_edge = self.source.lips_at(uj, portrait)[1]
+        lower_edge = lower_edge - LOWER_SHOW * fw * (0.4 + 0.6 * across_j) + scallop_j
+        colour = self._tongue(colour, uj, vj, vs - vj, lower_edge)
+
+        across_s, scallop_s, seam_s, round_s = teeth_shape(us)
+        upper_edge = line + UPPER_EDGE * fw * (0.6 + 0.4 * across_s) - scallop_s
+        lower_weight = self._edge(vj - lower_edge) * smoothstep((across_j - 0.45) / 0.35)
+        upper_weight = self._edge(upper_edge - vs) * smoothstep((across_s - 0.3) / 0.35)
+        white = torch.tensor([0.94, 0.93, 0.89], device=u.device)[:, None]
+        if self.drawing:
+            upper_teeth = lower_teeth = white.expand(3, len(u))
+        else:
+            white = white * min(self.light, 1.0)
+            lip_shadow = 0.72 + 0.28 * torch.clamp(below_lip / (0.015 * fw), 0, 1)
+            upper_teeth = white * (0.55 + 0.45 * across_s) * (1 - 0.35 * seam_s) * round_s
+            upper_teeth = upper_teeth * lip_shadow
+            lower_teeth = white * (0.5 + 0.4 * across_j) * (1 - 0.35 * seam_j) * round_j * 0.85
+        colour = torch.lerp(colour, lower_teeth, lower_weight[None])
+        return torch.lerp(colour, upper_teeth, upper_weight[None])

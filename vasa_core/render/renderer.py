@@ -21,7 +21,7 @@ from vasa_core.errors import VasaError
 from vasa_core.face.latents import FaceLatents
 from vasa_core.render.crop import head_crop, head_region
 from vasa_core.render.eyes import Eyes
-from vasa_core.render.mouth import Mouth
+from vasa_core.render.mouth import Mouth, anatomy
 from vasa_core.render.warp import MeshWarp, sample
 
 SIZES = (256, 512)
@@ -83,11 +83,14 @@ class Renderer:
     def _render_batch(self, motion: np.ndarray, out: np.ndarray) -> None:
         """Render a few frames into `out` [B, H, W, 3] uint8 (the output frames' shape)."""
         target = self.landmarks(motion)
-        target_t = torch.as_tensor(target[..., :2], dtype=torch.float32, device=self.device)
+        target_t, skull, jaw = (
+            torch.as_tensor(points[..., :2], dtype=torch.float32, device=self.device)
+            for points in (target, *map(self.landmarks, anatomy(motion, self.latents.motion)))
+        )
         closure = self.eyes.closure(target_t)
         warped = self.warp(target, lookup=self.eyes.lookup(closure))
         frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
-        self.mouth.paint(frames, target_t, warped.mouth_pixels)
+        self.mouth.paint(frames, target_t, skull, jaw, warped.mouth_pixels)
         frames = self.eyes.paint(frames, target_t, warped.grid, closure)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
