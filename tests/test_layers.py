@@ -6,7 +6,7 @@ Bottom to top:
 2. the four stages, in the order of the data flow: face, audio, motion, render (a stage
    reads an earlier one only where the data flows: motion reads audio, render reads face);
 3. what uses the stages: data (corpus, ingest), training, eval;
-4. what puts it all together: pipeline, reenact, bench, viz, notebook, cli.
+4. what puts it all together: pipeline, reenact, bench, viz, notebook, exercises, cli.
 Imports inside functions count too: a lazy import is still a dependency.
 """
 
@@ -28,6 +28,7 @@ LAYERS = {
         "bench_live",
         "viz",
         "notebook",
+        "exercises",
         "cli",
         "app",
         "__main__",
