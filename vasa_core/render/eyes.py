@@ -35,15 +35,6 @@ def _contour(corners, upper, lower) -> list[int]:
     return [corners[0], *upper, corners[1], *reversed(lower)]
 
 
-def _distance_to_polyline(q: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
-    """Distance of pixels q [N, 2] to the polyline through points [K, 2]."""
-    a, b = points[:-1], points[1:]
-    ab = b - a
-    t = ((q[:, None] - a[None]) * ab[None]).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-6)
-    closest = a[None] + t.clamp(0, 1)[..., None] * ab[None]
-    return torch.linalg.norm(q[:, None] - closest, dim=-1).min(dim=1).values
-
-
 def _limbus_radius(picture: np.ndarray, opening: np.ndarray, centre, ring: float) -> float:
     """The iris radius seen in the picture: where the dark iris meets the white, along
     rays to either side (the lids cover it above and below).
@@ -225,16 +216,9 @@ class Eyes:
             lookup[:, list(upper), 1] -= (LIFT * rest * closure[:, eye])[:, None]
         return lookup
 
-    def paint(
-        self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor, closure: torch.Tensor
-    ) -> torch.Tensor:
-        """Irises to their target places and lash lines on closing lids (in place)."""
+    def paint(self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor) -> None:
+        """Irises to their target places (in place); lids.py paints closing lids."""
         self._irises(frames, target, grid)
-        for b, points in enumerate(target):
-            for eye, (corners, upper, _, _) in enumerate(EYES):
-                if float(closure[b, eye]) > 0.3:
-                    self._lashes(frames[b], points, corners, upper, float(closure[b, eye]))
-        return frames
 
     def _irises(self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor) -> None:
         """Every eye of every frame at once: the iris disc where the motion puts it."""
@@ -289,33 +273,3 @@ class Eyes:
         painted = behind * (1 - iris_weight) + iris_colour * iris_weight
         here = frames[frame, :, ys, xs].T  # [3, N]
         frames[frame, :, ys, xs] = (here * (1 - inside) + painted * inside).T
-
-    def _box(self, points: torch.Tensor, corners) -> tuple[slice, slice, float] | None:
-        width = float(torch.linalg.norm(points[corners[0]] - points[corners[1]]))
-        if width < 3:
-            return None
-        centre = points[list(corners)].mean(dim=0)
-        reach = 0.75 * width
-        x0, x1 = int(max(0, centre[0] - reach)), int(min(self.width, centre[0] + reach + 1))
-        y0, y1 = int(max(0, centre[1] - reach)), int(min(self.height, centre[1] + reach + 1))
-        if x1 <= x0 or y1 <= y0:
-            return None
-        return slice(y0, y1), slice(x0, x1), width
-
-    def _lashes(self, frame, points, corners, upper, closure: float) -> None:
-        box = self._box(points, corners)
-        if box is None:
-            return
-        rows, cols, width = box
-        ys, xs = torch.meshgrid(
-            torch.arange(rows.start, rows.stop, device=frame.device),
-            torch.arange(cols.start, cols.stop, device=frame.device),
-            indexing="ij",
-        )
-        q = torch.stack([xs.reshape(-1), ys.reshape(-1)], dim=-1).float()
-        lid = points[[corners[0], *upper, corners[1]]]
-        d = _distance_to_polyline(q, lid)
-        strength = min(1.0, (closure - 0.3) / 0.6)
-        line = torch.exp(-((d / (0.04 * width)) ** 2)) * strength
-        patch = frame[:, rows, cols]
-        frame[:, rows, cols] = patch * (1 - 0.6 * line.reshape(patch.shape[1:]))

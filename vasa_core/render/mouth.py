@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from vasa_core import schema
 from vasa_core.curves import smoothstep
@@ -40,9 +39,6 @@ UPPER_EDGE = 0.03
 LOWER_SHOW = 0.012
 OVERBITE = 0.012  # face widths of lower teeth hidden behind the upper ones in a bite
 TOOTH_SPACING = 0.14  # width of one incisor, as a fraction of the mouth's width
-# A picture's texture (median grey change against its own 1.5 px blur, inside the face)
-# below which it is a drawing: drawings measure 0.00, photos 2-6, a painting-like filter 1.4.
-DRAWING_TEXTURE = 0.5
 
 
 def anatomy(motion: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -53,21 +49,6 @@ def anatomy(motion: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray
     jaw = skull.copy()
     jaw[:, JAW] = motion[:, JAW]
     return skull, jaw
-
-
-def picture_texture(image: torch.Tensor, box: torch.Tensor) -> float:
-    """Median fine-grain grey change of `image` [3, H, W] (0..255 scale) inside `box`
-    (x0, y0, x1, y1): near zero for flat-shaded drawings, a few grey levels for photos."""
-    grey = image.mean(dim=0, keepdim=True)[None] * 255
-    radius = 4
-    x = torch.arange(-radius, radius + 1, dtype=grey.dtype, device=grey.device)
-    kernel = torch.exp(-(x**2) / (2 * 1.5**2))
-    kernel = kernel / kernel.sum()
-    blurred = F.conv2d(F.pad(grey, (radius,) * 4, mode="replicate"), kernel.view(1, 1, 1, -1))
-    blurred = F.conv2d(blurred, kernel.view(1, 1, -1, 1))
-    x0, y0, x1, y1 = (int(v) for v in box)
-    detail = (grey - blurred)[0, 0, max(y0, 0) : y1, max(x0, 0) : x1].abs()
-    return float(detail.median()) if detail.numel() else 0.0
 
 
 def _sorted(xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -125,8 +106,9 @@ class MouthFrame:
 
 
 class Mouth:
-    def __init__(self, image: torch.Tensor, source: torch.Tensor, face_width: float):
-        """`image` [3, H, W] in 0..1, `source` [478, 2] landmarks in its pixels."""
+    def __init__(self, image: torch.Tensor, source: torch.Tensor, face_width: float, drawing: bool):
+        """`image` [3, H, W] in 0..1, `source` [478, 2] landmarks in its pixels; `drawing`:
+        the portrait is flat-shaded (style.py)."""
         self.image = image
         self.face_width = face_width
         self.source = MouthFrame(source[None])
@@ -140,8 +122,7 @@ class Mouth:
             :, cheeks[:, 1].clamp(0, image.shape[1] - 1), cheeks[:, 0].clamp(0, image.shape[2] - 1)
         ]
         self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
-        box = (*source.min(dim=0).values.tolist(), *source.max(dim=0).values.tolist())
-        self.drawing = picture_texture(image, box) < DRAWING_TEXTURE
+        self.drawing = drawing
 
     def paint(
         self,

@@ -21,7 +21,9 @@ from vasa_core.errors import VasaError
 from vasa_core.face.latents import FaceLatents
 from vasa_core.render.crop import head_crop, head_region
 from vasa_core.render.eyes import Eyes
+from vasa_core.render.lids import Lids
 from vasa_core.render.mouth import Mouth, anatomy
+from vasa_core.render.style import is_drawing
 from vasa_core.render.warp import MeshWarp, sample
 
 SIZES = (256, 512)
@@ -55,8 +57,10 @@ class Renderer:
         )
         source_t = torch.as_tensor(source[:, :2], dtype=torch.float32, device=self.device)
         self.warp = MeshWarp(source, self.crop_shape, self.face_width, self.device)
-        self.mouth = Mouth(self.image, source_t, self.face_width)
+        self.drawing = is_drawing(self.image, source_t)
+        self.mouth = Mouth(self.image, source_t, self.face_width, self.drawing)
         self.eyes = Eyes(self.image, source_t)
+        self.lids = Lids(self.image, source_t, self.drawing)
 
     @property
     def frame_shape(self) -> tuple[int, int]:
@@ -91,7 +95,8 @@ class Renderer:
         warped = self.warp(target, lookup=self.eyes.lookup(closure))
         frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
         self.mouth.paint(frames, target_t, skull, jaw, warped.mouth_pixels)
-        frames = self.eyes.paint(frames, target_t, warped.grid, closure)
+        self.eyes.paint(frames, target_t, warped.grid)
+        self.lids.paint(frames, target_t, closure)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
             left, top, right, bottom = self.region

@@ -1,0 +1,192 @@
+"""Closing lids: the upper lid's skin drawn over the eye it covers, with its lash line.
+
+The mesh warp brings the upper lid's landmarks down to the lower lid, but the skin it has
+to stretch over the eye is a thin band of the portrait, so a shut eye came out as vertical
+streaks (or, behind glasses, as the frames smeared down). Here the part of the eye the lid
+now covers is painted as lid: for each point along the eye, the colour of the portrait's
+own lid skin just above the lashes there, smoothed along the lid, shaded darker towards
+the lashes and, on a photo, given back the grain of that skin. The lash line then follows
+the closing margin: softened and translucent on a photo, a crisp outline on a drawing.
+
+Coordinates: in each eye's frame, s runs from its outer corner to its inner one (0..1)
+and v points down the face, in pixels.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from vasa_core.curves import smoothstep
+from vasa_core.face import topology as top
+from vasa_core.render.style import blur
+from vasa_core.render.warp import sample_pixels
+
+EYES = (
+    (top.RIGHT_EYE_CORNERS, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID),
+    (top.LEFT_EYE_CORNERS, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID),
+)
+SAMPLES = 33  # points along each lid where its colour and the eye's opening are kept
+BAND = (0.2, 0.6)  # lid skin sampled this far above the lashes, in eye heights
+# A drawing's lash line is a thick outline: its lid colour is read further up.
+DRAWING_BAND = (0.8, 1.6)
+
+
+def _lid_ids(corners, lid) -> list[int]:
+    return [corners[0], *lid, corners[1]]
+
+
+class EyeFrame:
+    """s/v coordinates of one eye in a batch of frames, from its corners [B, 2, 2]."""
+
+    def __init__(self, corners: torch.Tensor):
+        self.c0 = corners[:, 0]
+        axis = corners[:, 1] - corners[:, 0]
+        self.length = torch.linalg.norm(axis, dim=-1).clamp(min=1e-3)
+        self.s_dir = axis / self.length[:, None]
+        down = torch.stack([-self.s_dir[:, 1], self.s_dir[:, 0]], dim=-1)
+        self.v_dir = down * torch.sign(down[:, 1:2] + 1e-9)  # down the face on screen
+
+    def sv(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """s and v of points q [B, N, 2]."""
+        d = q - self.c0[:, None]
+        s = (d * self.s_dir[:, None]).sum(-1) / self.length[:, None]
+        return s, (d * self.v_dir[:, None]).sum(-1)
+
+    def point(self, s: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """Pixels [B, N, 2] of the points at (s, v)."""
+        along = (s * self.length[:, None])[..., None] * self.s_dir[:, None]
+        return self.c0[:, None] + along + v[..., None] * self.v_dir[:, None]
+
+
+def _profile(frame: EyeFrame, lid: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    """v of the lid polyline `lid` [B, K, 2] at each s [B, N] (clamped at the corners)."""
+    ls, lv = frame.sv(lid)
+    order = torch.argsort(ls, dim=-1)
+    ls, lv = ls.gather(-1, order).contiguous(), lv.gather(-1, order)
+    i = torch.searchsorted(ls, s.contiguous()).clamp(1, ls.shape[1] - 1)
+    s0, s1 = ls.gather(1, i - 1), ls.gather(1, i)
+    v0, v1 = lv.gather(1, i - 1), lv.gather(1, i)
+    w = torch.clamp((s - s0) / (s1 - s0).clamp(min=1e-6), 0, 1)
+    return v0 + w * (v1 - v0)
+
+
+class Lids:
+    def __init__(self, image: torch.Tensor, source: torch.Tensor, drawing: bool):
+        """`image` [3, H, W] in 0..1; `source` [478, 2] landmarks in its pixels;
+        `drawing`: the portrait is flat-shaded (style.py)."""
+        self.height, self.width = image.shape[-2:]
+        self.drawing = drawing
+        grain = image - blur(image, 1.5)
+        s = torch.linspace(0, 1, SAMPLES, device=image.device)[None]
+        self.colour, self.gap, self.grain, self.lash = [], [], [], []
+        for corners, upper, lower in EYES:
+            frame = EyeFrame(source[list(corners)][None])
+            top_v = _profile(frame, source[_lid_ids(corners, upper)][None], s)
+            bottom_v = _profile(frame, source[_lid_ids(corners, lower)][None], s)
+            gap = (bottom_v - top_v).clamp(min=0)[0]
+            self.gap.append(gap)
+            height = float(gap.max().clamp(min=1.0))
+            # The skin just above the lashes, a few rows of it at every s.
+            rows = torch.linspace(*(DRAWING_BAND if drawing else BAND), 6, device=image.device)
+            v = top_v[0][None, :] - rows[:, None] * height  # [6, S]
+            points = frame.point(s.expand(len(rows), -1).reshape(1, -1), v.reshape(1, -1))[0]
+            skin = sample_pixels(image, points).reshape(3, len(rows), SAMPLES)
+            colour = skin.median(dim=1).values  # [3, S]: lashes or a glint in one row don't count
+            if drawing:
+                flat = skin.reshape(3, -1).median(dim=1, keepdim=True).values
+                colour = flat.expand(-1, SAMPLES)
+            else:
+                colour = blur(colour[:, None], 2.0)[:, 0]  # smooth along the lid
+            self.colour.append(colour.contiguous())
+            # The grain of that band, kept as a strip to lay over the painted lid.
+            self.grain.append((frame, top_v[0], height))
+            # The lash line's colour: its darkest point (by brightness, not channel by
+            # channel, which would mix in the iris under it), just above the margin.
+            margin = sample_pixels(image, frame.point(s, top_v - 1.0)[0])
+            self.lash.append(margin[:, margin.mean(dim=0).argmin()])
+        self.grain_image = grain
+
+    def paint(self, frames: torch.Tensor, target: torch.Tensor, closure: torch.Tensor) -> None:
+        """Lid skin over the covered part of each closing eye, then its lash line, in place:
+        frames [B, 3, H, W], target landmarks [B, 478, 2], closure [B, 2] (0 open .. 1 shut)."""
+        for eye, (corners, upper, lower) in enumerate(EYES):
+            closing = (closure[:, eye] > 0.02).nonzero()[:, 0]
+            if len(closing) == 0:
+                continue
+            points = target[closing]
+            frame = EyeFrame(points[:, list(corners)])
+            ratio = frame.length / self.grain[eye][0].length
+            # Every pixel of a box around each eye (they are all the same size).
+            reach = float((0.75 * frame.length).max())
+            centre = points[:, list(corners)].mean(dim=1)
+            side = int(2 * reach) + 2
+            offsets = torch.arange(side, device=target.device, dtype=target.dtype) - side / 2
+            oy, ox = torch.meshgrid(offsets, offsets, indexing="ij")
+            q = centre[:, None] + torch.stack([ox.reshape(-1), oy.reshape(-1)], dim=-1)[None]
+            q = q.round()
+            xs, ys = q[..., 0].long(), q[..., 1].long()
+            valid = (xs >= 0) & (xs < self.width) & (ys >= 0) & (ys < self.height)
+            s, v = frame.sv(q)
+            lid_v = _profile(frame, points[:, _lid_ids(corners, upper)], s)
+            low_v = _profile(frame, points[:, _lid_ids(corners, lower)], s)
+            rest_gap = self._at(self.gap[eye][None], s)[0] * ratio[:, None]
+            rest_v = low_v - rest_gap  # where the open lid's margin would be
+            # Nearly shut is shut: the rig leaves a sliver of eye that reads as a twitch.
+            # The rig's blink closes to about 0.88; a pixel past the lower lid line covers
+            # the sclera Face Mesh's lid points leave at the corners.
+            shut = smoothstep((closure[closing, eye] - 0.5) / 0.25)[:, None]
+            lid_v = lid_v + ((low_v - lid_v).clamp(min=0) + 1.0) * shut
+            along = smoothstep((s + 0.02) / 0.05) * smoothstep((1.02 - s) / 0.05)
+            # Face Mesh's lid points sit a little inside the lashes, and behind glasses
+            # lower still: the lid covers a margin above them, so no eye is left above it.
+            height = rest_gap.amax(dim=1, keepdim=True)
+            feather = (0.2 * height).clamp(min=1.2)
+            top = rest_v - 0.3 * height
+            covered = smoothstep((lid_v - v) / 1.0 + 0.5) * smoothstep((v - top) / feather + 0.5)
+            weight = covered * along * smoothstep(closure[closing, eye] / 0.3)[:, None]
+            colour = self._at(self.colour[eye], s)  # [3, B, N]
+            depth = ((lid_v - v) / (0.5 * rest_gap).clamp(min=1)).clamp(0, 1)
+            if not self.drawing:
+                colour = colour * (0.75 + 0.25 * depth)[None] + self._grain(eye, s, lid_v - v)
+            lash = self._lash_weight(closure[closing, eye], v - lid_v, frame.length) * along
+            lash_colour = self.lash[eye][:, None]
+            b = closing[:, None].expand_as(xs)[valid]
+            xs, ys = xs[valid], ys[valid]
+            weight, lash, colour = weight[valid], lash[valid], colour[:, valid]
+            here = frames[b, :, ys, xs].T
+            painted = torch.lerp(here, colour, weight[None])
+            if self.drawing:
+                painted = torch.lerp(painted, lash_colour.expand_as(painted), lash[None])
+            else:
+                painted = painted * (1 - 0.8 * lash[None])
+            frames[b, :, ys, xs] = painted.T
+
+    def _at(self, values: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        """Samples [C, SAMPLES] along the lid, linearly at s [B, N]: [C, B, N]."""
+        x = (s.clamp(0, 1) * (SAMPLES - 1)).reshape(-1)
+        i = x.floor().long().clamp(0, SAMPLES - 2)
+        w = x - i
+        out = values[:, i] * (1 - w) + values[:, i + 1] * w
+        return out.reshape(len(values), *s.shape)
+
+    def _grain(self, eye: int, s: torch.Tensor, above: torch.Tensor) -> torch.Tensor:
+        """The portrait's lid skin grain, [3, B, N]: rows of the band above its lashes,
+        mirrored back and forth so that any height of lid is covered without stretching."""
+        frame, top_v, height = self.grain[eye]
+        low, high = BAND[0] * height, BAND[1] * height
+        span = high - low
+        phase = torch.remainder(above.clamp(min=0), 2 * span)
+        depth = low + torch.where(phase < span, phase, 2 * span - phase)
+        v = self._at(top_v[None], s)[0] - depth
+        points = frame.point(s.reshape(1, -1), v.reshape(1, -1))[0]
+        return sample_pixels(self.grain_image, points).reshape(3, *s.shape)
+
+    def _lash_weight(self, closure, below, length) -> torch.Tensor:
+        """The lash line along the margin as it closes: [B, N] in 0..1 for pixels `below`
+        the margin (v, pixels) of eyes `length` wide."""
+        strength = ((closure - 0.3) / 0.6).clamp(0, 1)[:, None]
+        width = (0.035 if not self.drawing else 0.045) * length[:, None]
+        d = below + 0.3 * width  # the line sits just above the margin, on the lid
+        if self.drawing:
+            return smoothstep(1.5 - d.abs() / width.clamp(min=0.6)) * strength
+        return torch.exp(-((d / width) ** 2)) * strength
