@@ -1,11 +1,16 @@
 """The Live tab (vasa_core/app/live.py): its handlers fed microphone-like chunks directly,
 as the streaming `gr.Audio` would, and the page built with the tab."""
 
+import base64
+import io
+import json
+import time
 from math import gcd
 
 import gradio as gr
 import numpy as np
 import pytest
+from PIL import Image
 from scipy.signal import resample_poly
 
 from vasa_core import examples
@@ -34,28 +39,53 @@ def chunks():
 CONTROLS = ("neutral", 0.8, 0.0, 0.0, 1.0, 1.0)  # emotion, intensity, gaze x2, distance, motion
 
 
+def _frames(face) -> list[dict]:
+    """The frames of one batch for the page's player (none for a skip)."""
+    return json.loads(face)["frames"] if isinstance(face, str) else []
+
+
+def _image(item: dict) -> np.ndarray:
+    jpeg = base64.b64decode(item["jpeg"].split(",", 1)[1])
+    return np.asarray(Image.open(io.BytesIO(jpeg)))
+
+
 def test_chunks_give_frames_of_the_right_size_and_stop_clears(portrait, chunks):
     state, shown = None, []
     for chunk in chunks:
         face, status, state = live.run_live_chunk(chunk, state, portrait, *CONTROLS)
         assert isinstance(state, live.LiveState)
         assert isinstance(status, str) and status
-        if isinstance(face, np.ndarray):
-            shown.append(face)
-    assert shown, "no frame came out of the speech"
-    assert all(
-        f.shape == (live.LIVE_SIZE, live.LIVE_SIZE, 3) and f.dtype == np.uint8 for f in shown
-    )
+        shown += _frames(face)
+        time.sleep(live.STREAM_EVERY_S)  # as the browser sends: the worker makes frames
     seconds = sum(len(c[1]) for c in chunks) / BROWSER_RATE
     assert abs(state.seconds - seconds) < 0.01
-    assert "ms" in status and "frames/s" in status
-    before = state.frames
+    worker = state.worker
     face, status, cleared = live.stop_live(state)
+    shown += _frames(face)
     assert cleared is None
-    assert status.startswith("Stopped.")
-    assert state.frames > before  # finish gave the frames still owed
-    assert state.frames == pytest.approx(seconds * 25, abs=2)
-    assert face.shape == (live.LIVE_SIZE, live.LIVE_SIZE, 3)
+    assert status.startswith("Stopped.") and "ms" in status and "frames/s" in status
+    assert worker.frames == pytest.approx(seconds * 25, abs=2)  # finish gave those owed
+    indices = [f["index"] for f in shown]
+    assert indices == sorted(set(indices)), "frames repeated or out of order"
+    assert len(shown) + worker.skipped == worker.frames
+    assert shown, "no frame came out of the speech"
+    image = _image(shown[-1])
+    assert image.shape == (live.LIVE_SIZE, live.LIVE_SIZE, 3) and image.dtype == np.uint8
+    assert all(0 <= f["mouth"] <= 1 and f["latency_ms"] >= 0 for f in shown)
+    assert max(f["mouth"] for f in shown) > 0.1  # the speech opened the jaw
+
+
+def test_a_slow_page_gets_the_newest_frames_and_the_rest_are_counted(portrait, chunks):
+    """Nobody collects while all the speech goes in: only the newest BACKLOG are kept."""
+    _, _, state = live.run_live_chunk(chunks[0], None, portrait, *CONTROLS)
+    for chunk in chunks[1:]:
+        state.worker.feed(live._samples(chunk))
+    worker = state.worker
+    face, _, _ = live.stop_live(state)
+    kept = _frames(face)
+    assert len(kept) <= live.BACKLOG
+    assert kept[-1]["index"] == worker.frames - 1  # the newest frame is the last shown
+    assert worker.skipped == worker.frames - len(kept) > 0
 
 
 def test_a_control_moved_mid_stream_reaches_the_session(portrait, chunks):
@@ -67,9 +97,9 @@ def test_a_control_moved_mid_stream_reaches_the_session(portrait, chunks):
     assert not np.allclose(motion.target_vector, neutral)
     expected = live.live_controls("happy", 1.0, 10.0, -5.0, 1.0, 0.5).vector()
     assert np.allclose(motion.target_vector, expected)
-    face, _, state = live.run_live_chunk(chunks[2], state, portrait, *CONTROLS)
-    assert isinstance(face, np.ndarray)
-    live.stop_live(state)
+    _, _, state = live.run_live_chunk(chunks[2], state, portrait, *CONTROLS)
+    face, _, _ = live.stop_live(state)
+    assert _frames(face)
 
 
 def test_controls_without_a_session_and_out_of_range_values():
@@ -127,3 +157,13 @@ def test_the_page_has_the_live_tab():
         t[1] for d in config["dependencies"] for t in d["targets"] if t[0] == microphone["id"]
     }
     assert {"stream", "start_recording", "stop_recording"} <= events
+    assert streams[0]["api_name"] == "live"
+    api = demo.get_api_info()["named_endpoints"]
+    assert "/live" in api
+    assert not {"/started", "/stop_live", "/set_live_controls"} & set(api), sorted(api)
+
+
+def test_no_microphone_in_the_browser_is_a_message():
+    assert live.started("ok").startswith("Listening")
+    for found in ("none", "denied"):
+        assert live.started(found) == live.NO_MICROPHONE

@@ -40,7 +40,7 @@ class LiveFrame:
     seconds: float  # where the frame starts in the audio
     waited: float  # seconds of audio past the frame's end received before it was made
     motion: np.ndarray  # [DIM], on the portrait
-    image: np.ndarray  # [size, size, 3] uint8
+    image: np.ndarray | None  # [size, size, 3] uint8; None if skipped (`push`'s keep)
 
 
 class LiveSession:
@@ -69,25 +69,29 @@ class LiveSession:
     def set_controls(self, controls: Controls) -> None:
         self.motion.set_controls(controls)
 
-    def push(self, samples: np.ndarray) -> list[LiveFrame]:
-        """Add float32 mono samples at 16 kHz; returns the frames they completed."""
+    def push(self, samples: np.ndarray, keep: int | None = None) -> list[LiveFrame]:
+        """Add float32 mono samples at 16 kHz; returns the frames they completed. With `keep`,
+        only the newest `keep` of them are rendered; the older ones (stale, for a caller that
+        fell behind) keep their motion, so the face goes on smoothly, but have no image."""
         samples = np.asarray(samples, np.float32).reshape(-1)
-        return self._frames(self.listener.push(self.features.push(samples)))
+        return self._frames(self.listener.push(self.features.push(samples)), keep)
 
-    def finish(self) -> list[LiveFrame]:
-        """The frames still owed at the end of the audio."""
+    def finish(self, keep: int | None = None) -> list[LiveFrame]:
+        """The frames still owed at the end of the audio (`keep` as in `push`)."""
         rows = self.listener.push(self.features.finish())
-        return self._frames(np.concatenate([rows, self.listener.finish()]))
+        return self._frames(np.concatenate([rows, self.listener.finish()]), keep)
 
-    def _frames(self, rows: np.ndarray) -> list[LiveFrame]:
+    def _frames(self, rows: np.ndarray, keep: int | None = None) -> list[LiveFrame]:
         out = []
-        for row in rows:
+        first = 0 if keep is None else len(rows) - keep  # the first row that is rendered
+        for i, row in enumerate(rows):
             motion = combine(self.latents.motion, self.motion.step(row)[None])
-            image = self.renderer.render(motion, batch=1)[0]
+            image = None
+            if i >= first:
+                image = self.renderer.render(motion, batch=1)[0]
+                image = stamp(image) if self.mark else image
             start = self.made / self.fps
             waited = max(0.0, self.features.received / RATE - start - 1 / self.fps)
-            out.append(
-                LiveFrame(self.made, start, waited, motion[0], stamp(image) if self.mark else image)
-            )
+            out.append(LiveFrame(self.made, start, waited, motion[0], image))
             self.made += 1
         return out
