@@ -29,10 +29,31 @@ EYES = (
     (top.LEFT_EYE_CORNERS, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID, top.LEFT_IRIS),
 )
 LIFT = 0.6  # how far above the lash line (in eye heights) a closed lid takes its skin from
+# However far the gaze turns, the iris centre stays this many iris radii clear of the
+# lids and the corners: the lids may hide the iris's rim, never roll it out of sight.
+CLEAR_OF_LIDS = 0.35
+CLEAR_OF_CORNERS = 0.85
 
 
 def _contour(corners, upper, lower) -> list[int]:
     return [corners[0], *upper, corners[1], *reversed(lower)]
+
+
+def _between(x: torch.Tensor, low: torch.Tensor, high: torch.Tensor) -> torch.Tensor:
+    """x clamped to [low, high], or their middle where the interval is empty."""
+    middle = (low + high) / 2
+    return torch.where(low <= high, torch.minimum(torch.maximum(x, low), high), middle)
+
+
+def _y_at(polyline: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """y of polylines [B, K, 2] at x [B] (linear, clamped at the ends)."""
+    order = torch.argsort(polyline[..., 0], dim=1)
+    xs = polyline[..., 0].gather(1, order).contiguous()
+    ys = polyline[..., 1].gather(1, order)
+    i = torch.searchsorted(xs, x[:, None].contiguous()).clamp(1, xs.shape[1] - 1)
+    x0, x1 = xs.gather(1, i - 1)[:, 0], xs.gather(1, i)[:, 0]
+    y0, y1 = ys.gather(1, i - 1)[:, 0], ys.gather(1, i)[:, 0]
+    return y0 + torch.clamp((x - x0) / (x1 - x0).clamp(min=1e-6), 0, 1) * (y1 - y0)
 
 
 def _limbus_radius(picture: np.ndarray, opening: np.ndarray, centre, ring: float) -> float:
@@ -220,6 +241,27 @@ class Eyes:
         """Irises to their target places (in place); lids.py paints closing lids."""
         self._irises(frames, target, grid)
 
+    def _contained(self, target: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
+        """Iris centres [B, 2, 2] of the target, moved inside their eye openings where
+        the gaze put them too near a lid or a corner; `radius` [B, 2] in pixels."""
+        centre = target[:, self.centre_ids].clone()
+        for eye, (corners, upper, lower, _) in enumerate(EYES):
+            up = target[:, [corners[0], *upper, corners[1]]]  # [B, K, 2]
+            low = target[:, [corners[0], *lower, corners[1]]]
+            r = radius[:, eye]
+            ends = target[:, list(corners), 0]
+            x = _between(
+                centre[:, eye, 0],
+                ends.amin(dim=1) + CLEAR_OF_CORNERS * r,
+                ends.amax(dim=1) - CLEAR_OF_CORNERS * r,
+            )
+            top_y, bottom_y = _y_at(up, x), _y_at(low, x)
+            centre[:, eye, 0] = x
+            centre[:, eye, 1] = _between(
+                centre[:, eye, 1], top_y + CLEAR_OF_LIDS * r, bottom_y - CLEAR_OF_LIDS * r
+            )
+        return centre
+
     def _irises(self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor) -> None:
         """Every eye of every frame at once: the iris disc where the motion puts it."""
         # Each eye's rigid frame from its corners: the rotation and scale that take the
@@ -238,7 +280,7 @@ class Eyes:
         rigid = tgt_c.mean(dim=2) + ratio[..., None] * torch.einsum(
             "bekj,bek->bej", back, from_middle
         )
-        centre = target[:, self.centre_ids]  # [B, 2, 2]
+        centre = self._contained(target, self.iris_radius[None] * ratio)  # [B, 2, 2]
         # Where the warp already shows the iris where it belongs, nothing to do.
         moves = (torch.linalg.norm(centre - rigid, dim=-1) >= 0.25) & (width >= 3)
         if not bool(moves.any()):
