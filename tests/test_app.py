@@ -20,8 +20,19 @@ import app as vasa_app  # noqa: E402  (the entry point: what `make demo` runs)
 from vasa_core import examples, schema  # noqa: E402
 from vasa_core.app import edit, generate, shared  # noqa: E402
 from vasa_core.app import reenact as reenact_tab  # noqa: E402
+from vasa_core.media import MARK  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def probe(path) -> str:
+    """ffmpeg's description of a media file (its metadata tags included)."""
+    import imageio_ffmpeg
+
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    return subprocess.run(
+        [ffmpeg, "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
 
 
 def free_port() -> int:
@@ -99,9 +110,26 @@ def test_test_video_renders_an_mp4_and_its_folder_goes_afterwards(latents):
             return iterable
 
     answers = edit.run_test_video(latents["drawn"], progress=NoProgress())
-    frames, fps = read_video(next(answers))
+    video = next(answers)
+    frames, fps = read_video(video)
     assert frames.shape == (100, 512, 512, 3) and fps == 25
+    assert MARK in probe(video)  # the metadata tag, as on every video the app makes
+    corner = frames[:, -20:, -80:].astype(int).max(axis=3)
+    assert (corner > 200).any() and (corner < 40).any()  # the visible mark: white on black
     assert list(answers) == [] and work_is_empty()
+
+
+def test_the_test_motion_moves_around_the_slider_values(latents):
+    row = latents["drawn"].motion.copy()
+    row[schema.index("yaw")], row[schema.index("smile")] = 20.0, 0.6
+    motion = edit.test_motion(row)
+    assert motion.shape == (edit.TEST_FRAMES, schema.DIM)
+    assert np.all(motion >= schema.LOW) and np.all(motion <= schema.HIGH)
+    assert abs(motion[:, schema.index("yaw")].mean() - 20.0) < 3  # about the slider's pose
+    assert abs(motion[:, schema.index("smile")].mean() - 0.6) < 0.05  # and its smile
+    assert np.ptp(motion[:, schema.index("jaw_open")]) > 0.2  # while it talks
+    other = edit.test_motion(latents["drawn"].motion)
+    assert abs(other[:, schema.index("yaw")].mean() - 20.0) > 10  # not the portrait's own
 
 
 GENERATE = dict(
@@ -135,6 +163,57 @@ def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
     assert any(p and not v for p, v, _, _ in seen)  # a preview came before the video
     assert fps == 25 and len(frames) > 15 and frames.shape[1:] == (256, 256, 3)
     assert work_is_empty()  # the request's folder is gone
+
+
+def test_a_recording_wins_over_the_text_and_the_page_says_so(latents, tmp_path):
+    import soundfile
+
+    from vasa_core.audio import tts
+
+    speech = tts.synthesize("One two.")
+    wav = tmp_path / "one-two.wav"
+    soundfile.write(wav, speech.samples, speech.rate)
+    answers = generate.run_generate(
+        latents["drawn"], *{**GENERATE, "text": "Hello there.", "recording": str(wav)}.values()
+    )
+    assert next(answers)[1] == "reading the recording..."  # not "speaking..."
+    answers.close()
+    assert work_is_empty()
+    assert "the recording" in generate.used_input("Hello there.", str(wav))
+    assert "the text" in generate.used_input("Hello there.", None)
+    assert "needs a text or a recording" in generate.used_input("  ", None)
+
+
+def test_examples_fill_portrait_sentence_voice_and_emotion(demo):
+    (dataset,) = [b for b in blocks(demo, gr.Dataset) if b.elem_id == "generate-examples"]
+    rows = dataset.samples
+    assert len(rows) == len(generate.EXAMPLES) >= 3 and all(len(row) == 4 for row in rows)
+    assert generate.EXAMPLES[0][0] == "grace_hopper"  # the most convincing first
+    voices = [voice for _, _, voice, _ in generate.EXAMPLES]
+    emotions = [emotion for _, _, _, emotion in generate.EXAMPLES]
+    assert any(not v.startswith("en") for v in voices)  # one not in English
+    assert any(e != "neutral" for e in emotions)  # and one with an emotion
+    assert all(voice in generate.VOICES for voice in voices)
+
+
+def test_an_example_keeps_its_video_for_the_cache(latents):
+    from vasa_core.media import read_video
+
+    preview, status, video = generate.run_example(latents["drawn"], "Hi.", "en-us", "happy")
+    assert preview.shape == (256, 256, 3) and status.startswith("done")
+    frames, fps = read_video(video)  # still there after the request's folder went
+    assert fps == 25 and len(frames) > 5 and MARK in probe(video)
+    assert work_is_empty()
+
+
+def test_reenact_has_a_driving_clip_made_by_the_kit(latents):
+    from vasa_core.media import read_video
+
+    clip = reenact_tab.driving_clip()
+    assert reenact_tab.driving_clip() == clip  # made once
+    frames, fps = read_video(clip)
+    assert frames.shape == (reenact_tab.DRIVING_FRAMES, 256, 256, 3) and fps == 25
+    assert MARK in probe(clip) and np.ptp(frames.astype(float), axis=0).mean() > 2  # it moves
 
 
 def generate_error(face, **changes) -> str:

@@ -1,5 +1,8 @@
 """The app in a real browser: `python app.py` as a user starts it, driven in Debian's Chromium
-by tests/browser/generate.mjs (Playwright) from an example portrait to a playing video.
+by tests/browser/generate.mjs (Playwright) from an example portrait to a playing video, then
+by tests/browser/lecturer.mjs: at 1366x768 and 390x844, Generate and (after it) the live
+frames on the first screen, the lecturer's path timed, the Edit picture in view at the last
+slider, and the Reenact example; its screenshots go to tests/browser/out/lecturer/.
 
 Needs Chromium and Node's playwright-core, which `.ci/run` installs. Without them the test
 is skipped, except in CI (`CI` set), where that is a failure.
@@ -22,7 +25,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER = ROOT / "tests" / "browser"
 SCRIPT = BROWSER / "generate.mjs"
+LECTURER = BROWSER / "lecturer.mjs"
 SCREENSHOT = BROWSER / "out" / "generate.png"  # git-ignored, kept for a person to look at
+SHOTS = BROWSER / "out" / "lecturer"  # the lecturer's screens, at both sizes
 CHROMIUM = os.environ.get("VASA_CHROMIUM", "/usr/bin/chromium")
 START_S = 180  # the app imports torch and MediaPipe before it answers
 NODE_S = 420  # the script's own limit for Generate is 300 s
@@ -71,6 +76,31 @@ def _wait_until_up(url: str, app: subprocess.Popen, log: Path) -> None:
             pass
         time.sleep(0.5)
     pytest.fail(f"the app did not answer on {url} within {START_S} s:\n{_tail(log)}")
+
+
+def _node(script: Path, url: str, out: Path, env: dict, log: Path) -> str:
+    """Run one browser script against the app; what it said, or the test fails with it."""
+    try:
+        node = subprocess.run(
+            ["node", str(script), url, str(out)],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=NODE_S,
+        )
+    except subprocess.TimeoutExpired as error:
+        said = error.stdout or b""
+        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        pytest.fail(f"{script.name} ran past {NODE_S} s:\n{said}\n{_tail(log)}")
+    if node.returncode != 0:
+        pytest.fail(
+            f"{script.name} failed ({node.returncode}); screenshots: {out}\n"
+            f"--- node ---\n{node.stdout}\n--- app (last lines) ---\n{_tail(log)}"
+        )
+    return node.stdout
 
 
 def test_generate_a_talking_face_in_chromium(tmp_path):
@@ -131,6 +161,11 @@ def test_generate_a_talking_face_in_chromium(tmp_path):
             )
         assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 10_000, "no screenshot"
         print(f"screenshot of the generated video: {SCREENSHOT}")
+        lecturer = _node(LECTURER, url, SHOTS, env, log)
+        print(lecturer)
+        for name in ("desktop-first-screen", "desktop-generating", "phone-first-screen"):
+            assert (SHOTS / f"{name}.png").exists(), f"no screenshot {name}"
+        print(f"the lecturer's screens: {SHOTS}")
     finally:
         app.terminate()
         try:

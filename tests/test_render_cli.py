@@ -62,6 +62,24 @@ def test_render_writes_an_h264_video_with_the_audio(tmp_path, motion_file):
     assert list(tmp_path.glob(".vasa-*")) == []  # no temporary file left behind
 
 
+def test_render_marks_its_video_as_generate_does_unless_no_mark(tmp_path, motion_file):
+    from vasa_core.media import MARK
+
+    marked, plain = tmp_path / "marked.mp4", tmp_path / "plain.mp4"
+    for out, extra in ((marked, ()), (plain, ("--no-mark",))):
+        result = render(
+            "example:drawn", str(motion_file), str(out), "--size", "256", "--quiet", *extra
+        )
+        assert result.returncode == 0, result.stderr
+    assert f"{MARK} by vasa-kit" in probe(marked)  # the metadata tag
+    assert MARK not in probe(plain) and "vasa-kit" in probe(plain)
+    (with_mark, _), (without, _) = read_video(marked), read_video(plain)
+    corner = with_mark[:, -20:, -80:].astype(int).max(axis=3)
+    assert (corner > 200).any() and (corner < 40).any()  # the visible mark: white on black
+    assert np.abs(with_mark[:, -20:, -80:].astype(int) - without[:, -20:, -80:]).mean() > 10
+    assert np.abs(with_mark[:, :128].astype(int) - without[:, :128]).mean() < 1  # only there
+
+
 def test_full_portrait_keeps_its_own_size(tmp_path, motion_file):
     out = tmp_path / "full.mp4"
     result = render("example:grace_hopper", str(motion_file), str(out), "--size", "full", "--quiet")

@@ -2,6 +2,10 @@
 by every control; frames show live while the rest is made, then the video and its motion
 curves.
 
+Examples fill the portrait, the sentence, the voice and the emotion at once, and show their
+finished video, made on first use and kept while the app runs (`run_example`). A recording,
+when there is one, wins over the text; the line under the inputs says which will be used.
+
 Every slider's range, default and step come from the knob table (`vasa_core.schema.KNOBS`),
 the same table the CLI, `Controls` and `Sampling` check against, so the page cannot offer
 what the generator would refuse. Values from the page are checked again in `run_generate`:
@@ -10,6 +14,7 @@ an API call is not held to a slider's range.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +22,8 @@ import gradio as gr
 import numpy as np
 
 from vasa_core import schema
+from vasa_core.app.folders import KEPT
+from vasa_core.app.portrait import example_path
 from vasa_core.app.shared import (
     MAX_SECONDS,
     SIZES,
@@ -32,6 +39,21 @@ from vasa_core.errors import VasaError
 from vasa_core.motion.controls import EMOTIONS, Controls
 from vasa_core.settings import Sampling
 from vasa_core.viz import plot_clip
+
+# The examples, most convincing first: portrait, sentence, voice, emotion, and the label
+# on the example's button. Grace Hopper's closed, neutral mouth shows speech best; the drawn
+# face smiles on request; the astronaut speaks French.
+EXAMPLES = [
+    ("grace_hopper", "Hello, students. Today a photograph will talk to you.", "en-us", "neutral"),
+    ("drawn", "I am only a drawing, and still I can smile while I speak.", "en-us+f3", "happy"),
+    ("astronaut", "Bonjour à tous, je suis une photo qui parle.", "fr", "surprised"),
+]
+EXAMPLE_LABELS = [
+    "Grace Hopper · English",
+    "Drawn face · happy",
+    "Astronaut · French, surprised",
+]
+DEFAULT_TEXT = EXAMPLES[0][1]
 
 VOICES = ["en-us", "en", "en-us+f3", "en+m3", "de", "fr", "es", "it", "pt", "hi", "cmn"]
 
@@ -75,26 +97,47 @@ def page_controls(emotion: str, v: dict[str, float]) -> Controls:
     return Controls(emotion=emotion, intensity=strength, **head)
 
 
+def used_input(text: str | None, recording: str | None) -> str:
+    """The line that says which input Generate will use: the recording wins."""
+    if recording:
+        return "**Generate will use: the recording** (clear it to use the text)."
+    if (text or "").strip():
+        return "**Generate will use: the text**, spoken by the voice below."
+    return "**Generate needs a text or a recording.**"
+
+
 def generate_tab(portrait: gr.Image) -> None:
     """Lay out the Generate tab and wire its button (inside a `gr.Tab`)."""
-    with gr.Row():
-        with gr.Column():
+    with gr.Row(elem_id="generate-row"):
+        with gr.Column(scale=1, min_width=300):
             text = gr.Textbox(
-                label="Text to say", value="Hello! I am a talking face.", elem_id="generate-text"
+                label="Text to say",
+                value=DEFAULT_TEXT,
+                placeholder="Type a sentence in the voice's language",
+                lines=2,
+                max_lines=4,
+                elem_id="generate-text",
             )
+            with gr.Row(elem_id="generate-voice-row"):
+                voice = gr.Dropdown(
+                    VOICES,
+                    value="en-us",
+                    allow_custom_value=True,
+                    label="Voice (espeak-ng name, e.g. fr, de+f3)",
+                    elem_id="generate-voice",
+                    min_width=160,
+                )
+                button = gr.Button(
+                    "Generate", variant="primary", elem_id="generate-button", min_width=120
+                )
+            used = gr.Markdown(used_input(DEFAULT_TEXT, None), elem_id="generate-input-used")
             recording = gr.Audio(
-                label=f"...or a voice recording, up to {MAX_SECONDS:g} s "
-                "(used when the text is empty)",
+                label=f"...or a voice recording, up to {MAX_SECONDS:g} s (wins over the text)",
                 type="filepath",
                 sources=["upload", "microphone"],
+                elem_id="generate-recording",
             )
-            voice = gr.Dropdown(
-                VOICES,
-                value="en-us",
-                allow_custom_value=True,
-                label="Voice for the text (espeak-ng name, e.g. fr, de+f3)",
-            )
-            with gr.Accordion("Controls", open=True):
+            with gr.Accordion("Controls: emotion, gaze, head", open=False, elem_id="controls"):
                 controls = control_widgets()
             with gr.Accordion("Sampling and output", open=False):
                 with gr.Row():
@@ -103,12 +146,30 @@ def generate_tab(portrait: gr.Image) -> None:
                 with gr.Row():
                     size = gr.Radio(SIZES, value="512", label="Output size")
                     fps = knob_slider("fps")
-            button = gr.Button("Generate", variant="primary", elem_id="generate-button")
-        with gr.Column():
-            preview = gr.Image(label="Live preview", height=320, elem_id="preview")
+        with gr.Column(scale=1, min_width=300):
+            with gr.Row(elem_id="generate-outputs"):
+                preview = gr.Image(
+                    label="Live preview", height=260, elem_id="preview", min_width=160
+                )
+                talking = gr.Video(
+                    label="Talking face", elem_id="talking-video", height=260, min_width=160
+                )
             status = gr.Markdown(elem_id="status")
-            talking = gr.Video(label="Talking face", elem_id="talking-video", height=420)
-            curves = gr.Plot(label="Generated motion curves")
+            gr.Examples(
+                [[example_path(n), said, spoken, feeling] for n, said, spoken, feeling in EXAMPLES],
+                inputs=[portrait, text, voice, controls[0]],
+                outputs=[preview, status, talking],
+                fn=run_example,
+                cache_examples=True,
+                cache_mode="lazy",  # made on first use, then shown at once, for every user
+                label="Examples: portrait, sentence, voice and emotion (made on first use)",
+                example_labels=EXAMPLE_LABELS,
+                elem_id="generate-examples",
+                api_visibility="private",  # it fills the inputs and shows a kept video
+            )
+    curves = gr.Plot(label="Generated motion curves", elem_id="curves")
+    for box in (text, recording):
+        box.change(used_input, [text, recording], [used], api_visibility="private")
     inputs = [portrait, text, recording, voice, *controls]
     button.click(
         run_generate,
@@ -116,6 +177,35 @@ def generate_tab(portrait: gr.Image) -> None:
         [preview, status, talking, curves],
         api_name="generate",
     )
+    # On a small screen the preview is below the button: bring it into view.
+    button.click(None, js=SHOW_PREVIEW, api_visibility="private")
+
+
+SHOW_PREVIEW = (
+    "() => { const box = document.getElementById('generate-outputs');"
+    " if (box) box.scrollIntoView({block: 'nearest', behavior: 'smooth'}); }"
+)
+
+
+def run_example(image, text, voice, emotion) -> tuple:
+    """An example's finished video (at 256 px, the other controls at their defaults), kept in
+    the app's folder so that Gradio's example cache can show it again at once.
+
+    Returns (last frame, status, video)."""
+    defaults = [schema.knob(name).default for name in SLIDERS]
+    (intensity, gaze_yaw, gaze_pitch, distance, head, guidance, steps, fps) = defaults
+    answers = run_generate(
+        image, text, None, voice, emotion, intensity, gaze_yaw, gaze_pitch, distance, head,
+        guidance, steps, 0, "256", fps,
+    )  # fmt: skip
+    last = None
+    for preview, status, video, _ in answers:
+        if video is not None:  # copied before the request's folder goes (the next step)
+            KEPT.mkdir(exist_ok=True)
+            kept = KEPT / f"example-{abs(hash((text, voice, emotion))):x}.mp4"
+            shutil.copyfile(video, kept)
+            last = (preview, f"{status} (an example: Generate makes a new one)", str(kept))
+    return last
 
 
 def _options(emotion: str, v: dict[str, float], seed, size: str) -> dict:
@@ -170,8 +260,10 @@ def run_generate(
     from vasa_core.pipeline import speak
 
     text = (text or "").strip()
+    if recording:  # the recording wins over the text (the page says so)
+        text = ""
     with shown_errors(), request_folder() as folder:
-        if not text and recording is None:
+        if not text and not recording:
             raise VasaError("type something to say, or record or upload a voice")
         # By knob name (SLIDERS lists them in this order), each checked on its knob.
         values = (intensity, gaze_yaw, gaze_pitch, distance, head_motion, guidance, steps, fps)

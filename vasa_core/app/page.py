@@ -1,5 +1,9 @@
-"""The whole page: the portrait header above five tabs, put together in `build_app`, and
-`main`, which chooses the device and starts the server (`python app.py` calls it)."""
+"""The whole page: the portrait column beside five tabs (above them on a phone), put together
+in `build_app`, its style sheet `CSS`, and `main`, which chooses the device and starts the
+server (`python app.py` calls it).
+
+At 1366x768 the first screen holds the portrait and its examples, the text, the voice,
+Generate and the live preview beside the video; the controls wait in a closed group."""
 
 from __future__ import annotations
 
@@ -24,17 +28,20 @@ def build_app() -> gr.Blocks:
     """The page: each tab lays itself out and wires its own handlers; only the portrait's
     analysis spans two parts (it fills the header and the Edit tab), so it is wired here."""
     with gr.Blocks(title="vasa-kit", delete_cache=shared.DELETE_CACHE) as demo:
-        top = header()
-        with gr.Tab("Generate", elem_id="tab-generate"):
-            generate_tab(top.portrait)
-        with gr.Tab("Edit", elem_id="tab-edit"):
-            edit = edit_tab(top.portrait)
-        with gr.Tab("Live", elem_id="tab-live"):
-            live_tab(top.portrait)
-        with gr.Tab("Reenact", elem_id="tab-reenact"):
-            reenact_tab(top.portrait)
-        with gr.Tab("Learn", elem_id="tab-learn"):
-            learn_tab()
+        with gr.Row(elem_id="page", equal_height=False):
+            with gr.Column(scale=2, min_width=300, elem_id="portrait-column"):
+                top = header()
+            with gr.Column(scale=5, min_width=320, elem_id="tabs-column"):
+                with gr.Tab("Generate", elem_id="tab-generate"):
+                    generate_tab(top.portrait)
+                with gr.Tab("Edit", elem_id="tab-edit"):
+                    edit = edit_tab(top.portrait)
+                with gr.Tab("Live", elem_id="tab-live"):
+                    live_tab(top.portrait)
+                with gr.Tab("Reenact", elem_id="tab-reenact"):
+                    reenact_tab(top.portrait)
+                with gr.Tab("Learn", elem_id="tab-learn"):
+                    learn_tab()
         top.portrait.change(
             run_analyze,
             [top.portrait],
@@ -42,6 +49,61 @@ def build_app() -> gr.Blocks:
             api_name="analyze",
         )
     return demo
+
+
+# Contrast (every text at 4.5:1 or more on its background), the Edit picture that stays in
+# view while its sliders move, and a phone layout that puts Generate on the first screen.
+CSS = """
+.gradio-container {
+  --body-text-color-subdued: #4b5563;
+  --block-info-text-color: #4b5563;
+  --block-label-text-color: #374151;
+  --input-placeholder-color: #4b5563;
+  --link-text-color: #1d4ed8;
+  /* white on Gradio's orange is 2.8:1; on this darker orange 5.2:1 */
+  --button-primary-background-fill: #c2410c;
+  --button-primary-background-fill-hover: #9a3412;
+  --button-primary-border-color: #c2410c;
+}
+/* clip, not hidden: a hidden overflow makes a scroll box that stops position: sticky */
+.gradio-container { max-width: 100% !important; padding-top: 8px !important;
+  overflow: clip !important; }
+#title h2 { margin: 0 0 2px 0; }
+#title p, #guide p { margin: 0; }
+button[role="tab"][aria-selected="true"] { color: #9a3412 !important; }
+footer, footer a, footer button, footer span { color: #374151 !important; }
+#edit-picture { position: sticky; top: 0; align-self: flex-start; z-index: 1000;
+  background: #ffffff !important; padding-bottom: 4px; }
+#edit-picture .block { background: #ffffff !important; }
+@media (max-width: 700px) {
+  .gradio-container { padding: 4px !important; }
+  #overlay, #latents, #consent, #device, #examples .label { display: none !important; }
+  #portrait { height: 170px !important; }
+  #portrait img { max-height: 130px; }
+  #edit-image { height: 190px !important; }
+  #edit-image img { max-height: 160px; }
+  #test-video:not(:has(video)) { display: none !important; }
+  #generate-recording { order: 10; }
+}
+"""
+
+
+# Alt text for every picture the page shows (Gradio gives its images none): the label of the
+# picture's box, e.g. "Live preview", kept as pictures come and go.
+JS = """
+() => {
+  const name = (img) => {
+    const block = img.closest('.block');
+    const label = block && block.querySelector('[data-testid="block-label"]');
+    return (label && label.textContent.trim()) || 'picture';
+  };
+  const fill = () => document.querySelectorAll('img:not([alt]), img[alt=""]').forEach(
+    (img) => img.setAttribute('alt', name(img)));
+  new MutationObserver(fill).observe(document.body, {subtree: true, childList: true,
+    attributes: true, attributeFilter: ['src', 'alt']});
+  fill();
+}
+"""
 
 
 def _interrupt(signum, frame) -> None:
@@ -64,5 +126,10 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
     # One request at a time: a CPU does one well, and the models are shared.
     build_app().queue(default_concurrency_limit=1).launch(
-        server_name=host, server_port=port, ssr_mode=False, max_file_size=shared.MAX_UPLOAD
+        server_name=host,
+        server_port=port,
+        ssr_mode=False,
+        max_file_size=shared.MAX_UPLOAD,
+        css=CSS,
+        js=JS,
     )

@@ -1,5 +1,6 @@
-"""The portrait header above the tabs: the title, the consent note, the device line, the
-portrait input with its examples, and beside it the Face Mesh fit and the face latents.
+"""The portrait column beside the tabs: the title, the one-line guide, the portrait input
+with its examples, the Face Mesh fit and the face latents, the consent note and the device
+line. On a phone it stacks above the tabs, the fit and the notes hidden (`page.CSS`).
 
 A portrait is analysed as soon as it arrives (`run_analyze`); the answer also fills the
 Edit tab (its rendering and one slider value per motion channel), which is why
@@ -27,6 +28,12 @@ from vasa_core.face import FaceLatents, rig
 from vasa_core.face.image import load_image
 from vasa_core.viz import draw_face
 
+GUIDE = (
+    "**1** Pick a portrait or an example · **2** type a sentence or record a voice · "
+    "**3** press **Generate**."
+)
+# Most convincing first: a closed, neutral mouth shows speech best.
+ORDER = ("grace_hopper", "drawn", "astronaut")
 CONSENT = (
     "Use portraits of yourself or of people who agreed. Talking-face synthesis can be "
     "misused to impersonate people; every video made here carries a visible *AI-generated* "
@@ -44,36 +51,39 @@ class Header:
 
 
 def header() -> Header:
-    """Lay out the header (inside the page's `gr.Blocks`)."""
-    gr.Markdown("# vasa-kit\nAudio-driven talking faces, in the style of VASA-1, to learn from.")
-    gr.Markdown(f"*{CONSENT}*")
+    """Lay out the portrait column (inside a `gr.Column` of the page)."""
+    gr.Markdown("## vasa-kit\nAudio-driven talking faces in the style of VASA-1.", elem_id="title")
+    gr.Markdown(GUIDE, elem_id="guide")
+    portrait = portrait_input(
+        label="Portrait (photo, painting or drawing)",
+        sources=["upload", "webcam", "clipboard"],
+        elem_id="portrait",
+        height=230,
+    )
+    gr.Examples(
+        [[example_path(n)] for n in ORDER],
+        inputs=[portrait],
+        label="Example portraits",
+        example_labels=list(ORDER),
+        elem_id="examples",
+        api_visibility="private",  # it fills the portrait box: nothing to call
+    )
+    overlay = gr.Image(
+        label="Face Mesh (green) and the rig's fit (magenta)",
+        height=230,
+        elem_id="overlay",
+        interactive=False,
+    )
+    with gr.Accordion("Face latents (pose and dynamics)", open=False, elem_id="latents"):
+        numbers = gr.JSON(label="Face latents", elem_id="latents-json")
+    gr.Markdown(f"*{CONSENT}*", elem_id="consent")
     gr.Markdown(device_line(), elem_id="device")
-    with gr.Row():
-        with gr.Column():
-            portrait = portrait_input(
-                label="Portrait (photo, painting or drawing)",
-                sources=["upload", "webcam", "clipboard"],
-                elem_id="portrait",
-                height=360,
-            )
-            folder = _write_examples()
-            gr.Examples(
-                [[str(folder / f"{n}.png")] for n in examples.NAMES],
-                inputs=[portrait],
-                label="Examples",
-                example_labels=list(examples.NAMES),
-                elem_id="examples",
-                api_visibility="private",  # it fills the portrait box: nothing to call
-            )
-        with gr.Column():
-            overlay = gr.Image(
-                label="Face Mesh (green) and the rig's fit (magenta)",
-                height=360,
-                elem_id="overlay",
-            )
-            with gr.Accordion("Face latents (pose and dynamics)", open=False):
-                numbers = gr.JSON(label="Face latents", elem_id="latents-json")
     return Header(portrait, overlay, numbers)
+
+
+def example_path(name: str) -> str:
+    """An example portrait as a file (written once), since Gradio's examples are paths."""
+    return str(_write_examples() / f"{name}.png")
 
 
 def portrait_input(**options) -> gr.Image:

@@ -107,13 +107,18 @@ def add_render(verbs: Verbs) -> None:
     add_size_option(verb, help="square crop around the head, or the whole portrait")
     verb.add_argument("--fps", type=float, help="frame rate (default: the file's, or 25)")
     verb.add_argument("--audio", help="audio file to mux into the video")
+    verb.add_argument(
+        "--no-mark",
+        action="store_true",
+        help="leave out the visible AI-generated mark (keep the consent)",
+    )
     verb.add_argument("--quiet", action="store_true", help="no progress bar")
     add_device_option(verb)
     verb.set_defaults(run=run_render)
 
 
 def run_render(args: argparse.Namespace) -> None:
-    from vasa_core.media import check_audio, check_writable, write_video
+    from vasa_core.media import check_audio, check_writable, write_talking_video
     from vasa_core.motion.io import load_motion
 
     # The user's mistakes first, before torch and Face Mesh load.
@@ -127,21 +132,24 @@ def run_render(args: argparse.Namespace) -> None:
     fps = args.fps if args.fps is not None else file_fps or 25.0
     image, name = read_portrait(args.image)
 
-    from tqdm import tqdm
-
     from vasa_core.face import analyze
     from vasa_core.render import Renderer
 
     latents = analyze(image, name=name)
     renderer = Renderer(latents, size=output_size(args), device=device)
-    frames = tqdm(
-        renderer.stream(motion),
-        total=len(motion),
-        unit="frame",
+    # The mark and the metadata tag as `vasa generate` writes them (--no-mark leaves them out).
+    pairs = zip(motion, renderer.stream(motion), strict=True)
+    write_talking_video(
+        out,
+        pairs,
+        len(motion),
+        fps,
+        args.audio,
+        mark=not args.no_mark,
+        progress=not args.quiet,
         desc="rendering",
-        disable=args.quiet,
+        how=" (rendered from a motion file)",
     )
-    write_video(out, frames, fps=fps, audio=args.audio)
     height, width = renderer.frame_shape
     print(f"{out}: {len(motion)} frames, {width}x{height} at {fps:g} fps")
 
