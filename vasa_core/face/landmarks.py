@@ -81,10 +81,12 @@ def _run(image: np.ndarray, quiet: bool = False) -> list[np.ndarray]:
     return [np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32) for face in faces]
 
 
-def detect_all(image: np.ndarray) -> list[np.ndarray]:
-    """Landmarks [478, 3] in pixels for every face found, largest first."""
+def detect_all(image: np.ndarray, tiles: bool = True) -> list[np.ndarray]:
+    """Landmarks [478, 3] in pixels for every face found, largest first. `tiles`: search
+    tiles of the picture where the whole shows no face (off for the template's faces, a
+    set fixed when the shipped template was built)."""
     small = _analysis_copy(image)
-    faces = _run(small) or _run_padded(small) or _run_tiles(small)
+    faces = _run(small) or _run_padded(small) or (_run_tiles(small) if tiles else [])
     height, width = image.shape[:2]
     to_pixels = np.array([width, height, width], dtype=np.float32)
     faces = [(f * to_pixels).astype(np.float32) for f in faces]

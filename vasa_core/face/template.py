@@ -48,7 +48,7 @@ def _lfw_faces() -> list[np.ndarray]:
     for crop in crops:
         gray = np.asarray(Image.fromarray((crop * 255).astype(np.uint8)).resize((256, 256)))
         rgb = np.pad(np.repeat(gray[..., None], 3, axis=2), ((128, 128), (128, 128), (0, 0)))
-        found = landmarks.detect_all(rgb)
+        found = landmarks.detect_all(rgb, tiles=False)
         if found:
             shapes.append(pixels_to_view(found[0]))
     return shapes
