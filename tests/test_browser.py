@@ -18,6 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -78,41 +80,22 @@ def _wait_until_up(url: str, app: subprocess.Popen, log: Path) -> None:
     pytest.fail(f"the app did not answer on {url} within {START_S} s:\n{_tail(log)}")
 
 
-def _node(script: Path, url: str, out: Path, env: dict, log: Path) -> str:
-    """Run one browser script against the app; what it said, or the test fails with it."""
-    try:
-        node = subprocess.run(
-            ["node", str(script), url, str(out)],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=NODE_S,
-        )
-    except subprocess.TimeoutExpired as error:
-        said = error.stdout or b""
-        said = said.decode(errors="replace") if isinstance(said, bytes) else said
-        pytest.fail(f"{script.name} ran past {NODE_S} s:\n{said}\n{_tail(log)}")
-    if node.returncode != 0:
-        pytest.fail(
-            f"{script.name} failed ({node.returncode}); screenshots: {out}\n"
-            f"--- node ---\n{node.stdout}\n--- app (last lines) ---\n{_tail(log)}"
-        )
-    return node.stdout
-
-
-def test_generate_a_talking_face_in_chromium(tmp_path):
-    # Long on purpose (65 lines): one user's whole journey through one app and one browser session
-    # (starting both costs more than the test itself), read top to bottom as the user goes.
+def needs_browser() -> None:
+    """Skip without Chromium, Node and playwright-core; in CI, where .ci/run installs
+    them, a gap is a broken set-up and fails."""
     missing = _missing()
     if missing:
         reason = f"browser test needs {', '.join(missing)}: {INSTALL}"
         if _in_ci():
-            pytest.fail(reason)  # CI installs them, so a gap there is a broken set-up
+            pytest.fail(reason)
         pytest.skip(reason)
 
+
+@contextmanager
+def running_app(log: Path, **settings: str) -> Iterator[tuple[str, dict]]:
+    """`python app.py` as a user starts it, on a free port, its output in `log` (a file,
+    not a pipe, so a chatty app never blocks); yields its URL and environment, with
+    `settings` added to it, and stops it after."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {
@@ -122,11 +105,10 @@ def test_generate_a_talking_face_in_chromium(tmp_path):
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
         "PYTHONUNBUFFERED": "1",
+        **settings,
     }
-    log = tmp_path / "app.log"
-    SCREENSHOT.unlink(missing_ok=True)
     started = time.monotonic()
-    with open(log, "w") as out:  # a file, not a pipe, so a chatty app never blocks
+    with open(log, "w") as out:
         app = subprocess.Popen(
             [sys.executable, "app.py"],
             cwd=ROOT,
@@ -138,34 +120,7 @@ def test_generate_a_talking_face_in_chromium(tmp_path):
     try:
         _wait_until_up(url, app, log)
         print(f"\napp answered on {url} after {time.monotonic() - started:.0f} s")
-        try:
-            node = subprocess.run(
-                ["node", str(SCRIPT), url, str(SCREENSHOT)],
-                cwd=ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,  # one stream, in the order the script wrote it
-                text=True,
-                timeout=NODE_S,
-            )
-        except subprocess.TimeoutExpired as error:
-            said = error.stdout or b""  # bytes here even with text=True
-            said = said.decode(errors="replace") if isinstance(said, bytes) else said
-            pytest.fail(f"the browser script ran past {NODE_S} s:\n{said}\n{_tail(log)}")
-        print(node.stdout)
-        if node.returncode != 0:
-            pytest.fail(
-                f"the browser script failed ({node.returncode}); screenshot: {SCREENSHOT}\n"
-                f"--- node ---\n{node.stdout}\n--- app (last lines) ---\n{_tail(log)}"
-            )
-        assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 10_000, "no screenshot"
-        print(f"screenshot of the generated video: {SCREENSHOT}")
-        lecturer = _node(LECTURER, url, SHOTS, env, log)
-        print(lecturer)
-        for name in ("desktop-first-screen", "desktop-generating", "phone-first-screen"):
-            assert (SHOTS / f"{name}.png").exists(), f"no screenshot {name}"
-        print(f"the lecturer's screens: {SHOTS}")
+        yield url, env
     finally:
         app.terminate()
         try:
@@ -173,3 +128,44 @@ def test_generate_a_talking_face_in_chromium(tmp_path):
         except subprocess.TimeoutExpired:
             app.kill()
             app.wait()
+
+
+def node(
+    script: Path, url: str, out: Path, log: Path, *args: str, env=None, timeout: float = NODE_S
+) -> str:
+    """Run one browser script against the app; what it said, or the test fails with it."""
+    try:
+        run = subprocess.run(
+            ["node", str(script), url, str(out), *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,  # one stream, in the order the script wrote it
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired as error:
+        said = error.stdout or b""  # bytes here even with text=True
+        said = said.decode(errors="replace") if isinstance(said, bytes) else said
+        pytest.fail(f"{script.name} ran past {timeout} s:\n{said}\n{_tail(log)}")
+    if run.returncode != 0:
+        pytest.fail(
+            f"{script.name} failed ({run.returncode}); output in {out}\n"
+            f"--- node ---\n{run.stdout}\n--- app (last lines) ---\n{_tail(log)}"
+        )
+    return run.stdout
+
+
+def test_generate_a_talking_face_in_chromium(tmp_path):
+    needs_browser()
+    SCREENSHOT.unlink(missing_ok=True)
+    log = tmp_path / "app.log"
+    with running_app(log) as (url, env):
+        print(node(SCRIPT, url, SCREENSHOT, log, env=env))
+        assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 10_000, "no screenshot"
+        print(f"screenshot of the generated video: {SCREENSHOT}")
+        print(node(LECTURER, url, SHOTS, log, env=env))
+        for name in ("desktop-first-screen", "desktop-generating", "phone-first-screen"):
+            assert (SHOTS / f"{name}.png").exists(), f"no screenshot {name}"
+        print(f"the lecturer's screens: {SHOTS}")

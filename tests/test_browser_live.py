@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 import wave
 from math import gcd
@@ -27,16 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_browser import (
-    BROWSER,
-    INSTALL,
-    ROOT,
-    _free_port,
-    _in_ci,
-    _missing,
-    _tail,
-    _wait_until_up,
-)
+from tests.test_browser import BROWSER, needs_browser, node, running_app
 
 SCRIPT = BROWSER / "live.mjs"
 OUT = BROWSER / "out" / "live"
@@ -75,69 +64,17 @@ def _speech(path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    """The app, started as a user starts it, on a free port; yields its URL."""
-    missing = _missing()
-    if missing:
-        reason = f"browser test needs {', '.join(missing)}: {INSTALL}"
-        if _in_ci():
-            pytest.fail(reason)
-        pytest.skip(reason)
-    port = _free_port()
-    env = {
-        **os.environ,
-        "VASA_HOST": "127.0.0.1",
-        "VASA_PORT": str(port),
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "PYTHONUNBUFFERED": "1",
-        # One thread per op: the live path's tensors are small, and on a busy 2-core machine
-        # two threads per op wait on each other (36.7 frames/s made with one, 20.9 with two).
-        "OMP_NUM_THREADS": "1",
-    }
+    """The app, started as a user starts it, on a free port; yields its URL and log."""
+    needs_browser()
     log = tmp_path_factory.mktemp("app") / "app.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "app.py"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        _wait_until_up(url, process, log)
+    # One thread per op: the live path's tensors are small, and on a busy 2-core machine
+    # two threads per op wait on each other (36.7 frames/s made with one, 20.9 with two).
+    with running_app(log, OMP_NUM_THREADS="1") as (url, _):
         yield url, log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _browse(url: str, log: Path, out: Path, *args: str) -> dict:
-    try:
-        node = subprocess.run(
-            ["node", str(SCRIPT), url, str(out), *args],
-            cwd=ROOT,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=NODE_S,
-        )
-    except subprocess.TimeoutExpired as error:
-        said = error.stdout or b""
-        said = said.decode(errors="replace") if isinstance(said, bytes) else said
-        pytest.fail(f"the browser script ran past {NODE_S} s:\n{said}\n{_tail(log)}")
-    print(node.stdout)
-    if node.returncode != 0:
-        pytest.fail(
-            f"the browser script failed ({node.returncode}); pages in {out}\n"
-            f"--- node ---\n{node.stdout}\n--- app (last lines) ---\n{_tail(log)}"
-        )
+    print(node(SCRIPT, url, out, log, *args, timeout=NODE_S))
     return json.loads((out / "result.json").read_text())
 
 
