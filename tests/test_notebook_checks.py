@@ -147,7 +147,8 @@ def test_checks_accept_torch_answers():
     )
 
 
-def step_right(model, optimizer, batch, t, noise):
+def denoising_loss(model, batch, t, noise):
+    """The exercise's loss: every condition kept, only the valid frames counted."""
     keep = torch.ones(len(t), dtype=torch.bool)
     pred = model(
         diffusion.noisy(batch["x0"], t, noise),
@@ -160,7 +161,11 @@ def step_right(model, optimizer, batch, t, noise):
         keep,
         keep,
     )
-    loss = ((pred - batch["x0"]) ** 2 * batch["valid"].float()[..., None]).mean()
+    return ((pred - batch["x0"]) ** 2 * batch["valid"].float()[..., None]).mean()
+
+
+def step_right(model, optimizer, batch, t, noise):
+    loss = denoising_loss(model, batch, t, noise)
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()
@@ -168,19 +173,7 @@ def step_right(model, optimizer, batch, t, noise):
 
 
 def step_no_zero_grad(model, optimizer, batch, t, noise):
-    keep = torch.ones(len(t), dtype=torch.bool)
-    pred = model(
-        diffusion.noisy(batch["x0"], t, noise),
-        t,
-        batch["audio"],
-        batch["controls"],
-        batch["ctx"],
-        batch["ctx_audio"],
-        keep,
-        keep,
-        keep,
-    )
-    loss = ((pred - batch["x0"]) ** 2 * batch["valid"].float()[..., None]).mean()
+    loss = denoising_loss(model, batch, t, noise)
     loss.backward()
     optimizer.step()
     return float(loss.detach())
@@ -193,20 +186,8 @@ def step_all_frames(model, optimizer, batch, t, noise):
 
 
 def step_no_update(model, optimizer, batch, t, noise):
-    keep = torch.ones(len(t), dtype=torch.bool)
     with torch.no_grad():
-        pred = model(
-            diffusion.noisy(batch["x0"], t, noise),
-            t,
-            batch["audio"],
-            batch["controls"],
-            batch["ctx"],
-            batch["ctx_audio"],
-            keep,
-            keep,
-            keep,
-        )
-    return float(((pred - batch["x0"]) ** 2 * batch["valid"].float()[..., None]).mean())
+        return float(denoising_loss(model, batch, t, noise))
 
 
 def test_train_step():
