@@ -78,7 +78,7 @@ class Lids:
         self.drawing = drawing
         grain = image - blur(image, 1.5)
         s = torch.linspace(0, 1, SAMPLES, device=image.device)[None]
-        self.colour, self.gap, self.grain, self.lash = [], [], [], []
+        self.colour, self.gap, self.portrait_eyes, self.lash = [], [], [], []
         for corners, upper, lower in EYES:
             frame = EyeFrame(source[list(corners)][None])
             top_v = _profile(frame, source[_lid_ids(corners, upper)][None], s)
@@ -98,8 +98,9 @@ class Lids:
             else:
                 colour = blur(colour[:, None], 2.0)[:, 0]  # smooth along the lid
             self.colour.append(colour.contiguous())
-            # The grain of that band, kept as a strip to lay over the painted lid.
-            self.grain.append((frame, top_v[0], height))
+            # Where the eye sits in the portrait: the scale of a frame's eye, and the band
+            # whose grain is laid over the painted lid.
+            self.portrait_eyes.append((frame, top_v[0], height))
             # The lash line's colour: its darkest point (by brightness, not channel by
             # channel, which would mix in the iris under it), just above the margin.
             margin = sample_pixels(image, frame.point(s, top_v - 1.0)[0])
@@ -115,7 +116,7 @@ class Lids:
                 continue
             points = target[closing]
             frame = EyeFrame(points[:, list(corners)])
-            ratio = frame.length / self.grain[eye][0].length
+            ratio = frame.length / self.portrait_eyes[eye][0].length
             # Every pixel of a box around each eye (they are all the same size).
             reach = float((0.75 * frame.length).max())
             centre = points[:, list(corners)].mean(dim=1)
@@ -172,7 +173,7 @@ class Lids:
     def _grain(self, eye: int, s: torch.Tensor, above: torch.Tensor) -> torch.Tensor:
         """The portrait's lid skin grain, [3, B, N]: rows of the band above its lashes,
         mirrored back and forth so that any height of lid is covered without stretching."""
-        frame, top_v, height = self.grain[eye]
+        frame, top_v, height = self.portrait_eyes[eye]
         low, high = BAND[0] * height, BAND[1] * height
         span = high - low
         phase = torch.remainder(above.clamp(min=0), 2 * span)

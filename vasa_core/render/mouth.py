@@ -144,6 +144,7 @@ class Mouth:
         top_v, bottom_v = here.lips_at(u, frame)
         gap = torch.clamp(bottom_v - top_v, min=1e-3)
         t = torch.clamp((v - top_v) / gap, 0, 1)  # 0 at the upper lip, 1 at the lower
+        cavity = self._cavity(u, t)
         # The lower teeth ride on the jaw: the skull's mouth frame, moved as far as the jaw
         # moved the middle of the lower lip (the frame's corners come in as the jaw drops,
         # so the jaw's own lips would squeeze the teeth).
@@ -152,14 +153,14 @@ class Mouth:
         drop = (jaw[:, LOWER_MIDDLE] - skull[:, LOWER_MIDDLE])[frame]
         on_jaw = skull_frame.uv(q - drop, frame)
         if self.reuse:
-            colour = self._reused(u, t, on_skull, on_jaw)
+            colour = self._reused(cavity, on_skull, on_jaw)
         else:
             below_lip = (v - top_v) * self.unit / here.length[frame]
-            colour = self._drawn(u, t, on_skull, on_jaw, below_lip)
+            colour = self._drawn(cavity, on_skull, on_jaw, below_lip)
         # A slit of a pixel or two is the shadowed crease between the lips: no light
         # reaches the teeth behind it.
         crease = torch.clamp((gap - 1.0) / 2.0, 0, 1)[None]
-        colour = torch.lerp(self._cavity(u, t), colour, crease)
+        colour = torch.lerp(cavity, colour, crease)
         alpha = coverage * torch.clamp(gap / 2.0, 0, 1)  # closed lips: nothing to paint
         before = frames[frame, :, ys, xs].T
         frames[frame, :, ys, xs] = (before * (1 - alpha) + colour * alpha).T
@@ -170,9 +171,9 @@ class Mouth:
         width = 0.6 if self.drawing else 1.6
         return smoothstep(distance / width + 0.5)
 
-    def _reused(self, u, t, on_skull, on_jaw):
-        portrait = torch.zeros_like(u, dtype=torch.long)  # the source is a batch of one
+    def _reused(self, cavity, on_skull, on_jaw):
         (us, vs), (uj, vj) = on_skull, on_jaw
+        portrait = torch.zeros_like(us, dtype=torch.long)  # the source is a batch of one
 
         def middle(at):
             src_top, src_bottom = self.source.lips_at(at, portrait)
@@ -191,7 +192,7 @@ class Mouth:
         lower = sample_pixels(
             self.image, self.source.point(uj, torch.clamp(lower_v, mid_j, bottom_j - 0.5), portrait)
         )
-        colour = self._tongue(self._cavity(u, t), uj, vj, vs - vj, mid_j - bite)
+        colour = self._tongue(cavity, uj, vj, vs - vj, mid_j - bite)
         colour = torch.lerp(colour, lower, self._edge(vj - mid_j + bite)[None])
         return torch.lerp(colour, upper, self._edge(mid_s - vs)[None])
 
@@ -221,13 +222,13 @@ class Mouth:
             tongue = tongue * (0.6 + 0.4 * depth) * (0.6 + 0.4 * across) * self.light
         return torch.lerp(colour, tongue, weight[None])
 
-    def _drawn(self, u, t, on_skull, on_jaw, below_lip):
+    def _drawn(self, cavity, on_skull, on_jaw, below_lip):
         fw = self.face_width  # in portrait pixels, as every v here
         (us, vs), (uj, vj) = on_skull, on_jaw
-        portrait = torch.zeros_like(u, dtype=torch.long)
+        portrait = torch.zeros_like(us, dtype=torch.long)
         src_top, src_bottom = self.source.lips_at(us, portrait)
         line = (src_top + src_bottom) / 2  # where the portrait's lips meet
-        colour = self._cavity(u, t)
+        colour = cavity
 
         def teeth_shape(at):
             """Corridor (teeth fade into the dark corners), scallop of the incisal edges and
@@ -248,9 +249,9 @@ class Mouth:
         upper_edge = line + UPPER_EDGE * fw * (0.6 + 0.4 * across_s) - scallop_s
         lower_weight = self._edge(vj - lower_edge) * smoothstep((across_j - 0.45) / 0.35)
         upper_weight = self._edge(upper_edge - vs) * smoothstep((across_s - 0.3) / 0.35)
-        white = torch.tensor([0.94, 0.93, 0.89], device=u.device)[:, None]
+        white = torch.tensor([0.94, 0.93, 0.89], device=us.device)[:, None]
         if self.drawing:
-            upper_teeth = lower_teeth = white.expand(3, len(u))
+            upper_teeth = lower_teeth = white.expand(3, len(us))
         else:
             white = white * min(self.light, 1.0)
             lip_shadow = 0.72 + 0.28 * torch.clamp(below_lip / (0.015 * fw), 0, 1)
