@@ -2,6 +2,10 @@
 measured on synthetic tones and on real synthesised speech, and the phoneme times stay
 true to the audio."""
 
+import pickle
+import subprocess
+import sys
+
 import librosa
 import numpy as np
 import pytest
@@ -15,13 +19,24 @@ from vasa_core.errors import VasaError
 RATE = 16000  # the kit's internal rate (audio/load.py)
 
 
+SENTENCE = "She sells sea shells by the sea shore, and the shells are surely sea shells."
+
+
 @pytest.fixture(scope="module")
-def spoken():
-    """Real speech with espeak-ng's own phoneme times, at espeak-ng's 22050 Hz."""
-    return tts.synthesize(
-        "She sells sea shells by the sea shore, and the shells are surely sea shells.",
-        voice="en-us",
+def spoken(tmp_path_factory):
+    """Real speech with espeak-ng's own phoneme times, at espeak-ng's 22050 Hz.
+
+    Spoken by a fresh process: espeak-ng's samples depend on what the same process spoke
+    before (the same sentence came out 91,070 to 91,300 samples long), so in one process
+    this would be a different clip depending on which tests ran first."""
+    path = tmp_path_factory.mktemp("speech") / "spoken.pkl"
+    code = (
+        "import pickle, sys; from vasa_core.audio import tts; "
+        f"pickle.dump(tts.synthesize({SENTENCE!r}, voice='en-us'), open(sys.argv[1], 'wb'))"
     )
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True)
+    with open(path, "rb") as file:
+        return pickle.load(file)
 
 
 @pytest.fixture(scope="module")
