@@ -10,11 +10,14 @@ edge, a small face in a large picture, a painting-like filtered photo). For each
 - identity: PSNR of the rest frame against the crop it was rendered from (dB);
 - blink: the Face Mesh lid gap at a blink's frames over the gap of the open eye, its
   minimum and the number of frames at or below 20% of open;
+- iris containment: at the gaze control's limits, the share of the iris disc inside the
+  eye opening (Face Mesh), the worst eye and limit;
 - mouth flicker: talking with the head still, the mean change inside the mouth opening
   between open frames whose mouth channels barely change (< 0.02), in grey levels;
 - teeth drift: the jaw held half open while the lips round, widen, smile and lift; the
   mean change inside the opening per frame: teeth sit on bone, so they should not move;
-- control extremes: a contact sheet of every control's range limits (gaze, distance).
+- control extremes: a contact sheet of every control's range limits (gaze, distance) and
+  of every Edit pose slider's (yaw, pitch, roll, shifts; all at once last).
 Contact sheets (PNG) go to --out (default /tmp/vasa-defects).
 """
 
@@ -91,6 +94,41 @@ def lid_gaps(frames: np.ndarray) -> np.ndarray:
     return np.array(out)
 
 
+def iris_in_sight(frame: np.ndarray) -> float:
+    """Face Mesh's reading of a frame: the smaller share, of the two eyes, of the iris disc
+    that lies inside the eye opening (NaN: no face)."""
+    faces = lm.detect_all(frame)
+    if not faces:
+        return float("nan")
+    p = faces[0][:, :2]
+    shares = []
+    for corners, upper, lower, iris in (
+        (top.RIGHT_EYE_CORNERS, top.RIGHT_UPPER_LID, top.RIGHT_LOWER_LID, top.RIGHT_IRIS),
+        (top.LEFT_EYE_CORNERS, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID, top.LEFT_IRIS),
+    ):
+        opening = np.zeros(frame.shape[:2], np.uint8)
+        ring = [corners[0], *upper, corners[1], *reversed(lower)]
+        cv2.fillPoly(opening, [np.round(p[ring] * 4).astype(np.int32)], 1, shift=2)
+        disc = np.zeros_like(opening)
+        centre = p[iris[0]]
+        radius = np.linalg.norm(p[list(iris[1:])] - centre, axis=1).mean()
+        cv2.circle(disc, tuple(np.round(centre * 4).astype(int)), int(radius * 4), 1, -1, shift=2)
+        shares.append((disc & opening).sum() / max(disc.sum(), 1))
+    return float(min(shares))
+
+
+def gaze_figures(renderer: Renderer, rest: np.ndarray) -> dict:
+    """Iris containment at the gaze control's four limits: the worst share in sight."""
+    rows = []
+    for name in ("gaze_yaw", "gaze_pitch"):
+        for value in (schema.knob(name).low, schema.knob(name).high):
+            m = rest.copy()
+            m[schema.index(name)] = value
+            rows.append(m)
+    shares = [iris_in_sight(frame) for frame in renderer.render(np.stack(rows))]
+    return {"iris_in_sight": round(float(np.nanmin(shares)), 2)}
+
+
 def blink_figures(renderer: Renderer, rest: np.ndarray) -> tuple[dict, np.ndarray]:
     """A blink of the kind the generator draws, rendered and read back through Face Mesh."""
     closure = np.concatenate([[0.0, 0.0], blink_shape(25.0, np.random.default_rng(0)), [0.0]])
@@ -160,7 +198,8 @@ def teeth_drift(renderer: Renderer, rest: np.ndarray) -> float:
 
 
 def extremes(renderer: Renderer, rest: np.ndarray) -> np.ndarray:
-    """Frames at every control's range limits: gaze, distance (and the rest frame)."""
+    """Frames at every control's range limits (gaze, distance) and at the limits of every
+    pose slider in Edit (the reach about the portrait's own pose), after the rest frame."""
     rows = [rest]
     for name, channel in (("gaze_yaw", "gaze_yaw"), ("gaze_pitch", "gaze_pitch")):
         knob = schema.knob(name)
@@ -172,13 +211,27 @@ def extremes(renderer: Renderer, rest: np.ndarray) -> np.ndarray:
         m = rest.copy()
         m[schema.index("scale")] = value
         rows.append(m)
+    low, high = schema.reach(rest)
+    for name in ("yaw", "pitch", "roll", "tx", "ty"):
+        for bound in (low, high):
+            m = rest.copy()
+            m[schema.index(name)] = bound[schema.index(name)]
+            rows.append(m)
+    corner = rest.copy()  # every pose slider at its limit at once
+    for name, bound in (("yaw", high), ("pitch", high), ("roll", low), ("scale", high)):
+        corner[schema.index(name)] = bound[schema.index(name)]
+    rows.append(corner)
     return renderer.render(np.stack(rows))
 
 
-def sheet(frames, path: Path, scale: int = 4) -> None:
-    row = np.concatenate(list(frames), axis=1)
-    picture = Image.fromarray(row)
-    picture.resize((row.shape[1] // scale, row.shape[0] // scale)).save(path)
+def sheet(frames, path: Path, scale: int = 4, columns: int = 8) -> None:
+    """Frames side by side, `columns` to a row, shrunk by `scale`, as a PNG."""
+    frames = list(frames)
+    frames += [np.zeros_like(frames[0])] * (-len(frames) % columns)
+    rows = [np.concatenate(frames[i : i + columns], axis=1) for i in range(0, len(frames), columns)]
+    grid = np.concatenate(rows, axis=0)
+    picture = Image.fromarray(grid)
+    picture.resize((grid.shape[1] // scale, grid.shape[0] // scale)).save(path)
 
 
 def measure(name: str, image: np.ndarray, out: Path) -> dict:
@@ -197,6 +250,7 @@ def measure(name: str, image: np.ndarray, out: Path) -> dict:
         "border_streaks": round(streak_score(frame), 2),
         "identity_psnr_db": round(psnr(frame, crop), 1),
         **blink,
+        **gaze_figures(renderer, rest),
         "mouth_flicker": round(flicker, 2),
         "teeth_drift": round(teeth_drift(renderer, rest), 2),
     }

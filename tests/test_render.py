@@ -1,12 +1,13 @@
 """Stage 4: the renderer reproduces the portrait, moves what the motion says, and only that."""
 
+import cv2
 import numpy as np
 import pytest
 
 from vasa_core import schema
 from vasa_core.face import landmarks as lmk
 from vasa_core.face import rig
-from vasa_core.render import Renderer
+from vasa_core.render import Renderer, camera
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ CLOSED_LOOP = {
     "look left": {"gaze_yaw": -20.0},
     "turn right": {"yaw": 20.0},
     "turn left": {"yaw": -20.0},
-    "nod up": {"pitch": 15.0},
+    "nod up": {"pitch": schema.REACH["pitch"][1]},
 }
 
 
@@ -247,3 +248,68 @@ def test_the_iris_stays_in_sight_looking_up_and_down(pitch, latents, renderers):
     box = frames[:, y0:y1, x0:x1]
     green = ((box[..., 1] > box[..., 0] + 20) & (box[..., 1] > box[..., 2] + 20)).sum(axis=(1, 2))
     assert green[1] >= 0.45 * green[0]
+
+
+def test_the_camera_takes_only_what_the_neck_cannot():
+    """Talking-size motions stay on the neck with the picture still; large ones become a
+    zoom and pan whose product with the head's part is exactly the motion asked for."""
+    motion = np.tile(schema.neutral(), (4, 1))
+    motion[:, schema.index("scale")] = [1.03, 0.97, 1.4, 0.7]
+    motion[:, schema.index("tx")] = [0.04, -0.02, 0.4, -0.3]
+    head, view = camera.split(motion)
+    assert camera.is_still(view[:2]) and np.allclose(head[:2], motion[:2])
+    assert np.all(np.abs(np.log(head[:, schema.index("scale")])) <= 0.06 + 1e-9)
+    assert np.all(np.abs(head[:, schema.index("tx")]) <= 0.075 + 1e-9)
+    assert np.allclose(
+        head[:, schema.index("scale")] * view[:, 0], motion[:, schema.index("scale")]
+    )
+    shift = view[:, 0] * head[:, schema.index("tx")] + view[:, 1]
+    assert np.allclose(shift, motion[:, schema.index("tx")])
+
+
+@pytest.mark.parametrize("scale", [0.7, 1.4])
+def test_the_body_comes_with_the_head_at_the_distance_limits(scale, latents, renderers):
+    """Head distance zooms shoulders and collar with the face (a camera move), instead of
+    pasting a bigger face over a body that stays (the collar band then matched the rest
+    frame unzoomed, k = 1, and the face covered it)."""
+    face, renderer = latents["grace_hopper"], renderers["grace_hopper"]
+    # The rest picture with the portrait around it (what a zoom out shows), as uint8 HWC.
+    around = (renderer.surround.permute(1, 2, 0).cpu().numpy() * 255).astype(np.float32)
+    m = renderer.margin
+    frame = renderer.render(moved(face, scale=scale))[0].astype(np.float32)
+    size = frame.shape[0]
+    band = slice(int(0.85 * size), int(0.97 * size))  # the shoulders, below the face
+    ys, xs = np.mgrid[band, 0:size].astype(np.float32)
+    cx, cy = renderer.centre[:2]
+    errors = {}
+    for k in np.round(np.arange(0.6, 1.61, 0.02), 2):
+        map_x, map_y = cx + (xs - cx) / k + m, cy + (ys - cy) / k + m
+        zoomed = cv2.remap(around, map_x, map_y, cv2.INTER_LINEAR)
+        errors[k] = np.mean(np.abs(zoomed - frame[band]))
+    best = min(errors, key=errors.get)
+    assert abs(best / scale - 1) < 0.1, (best, scale)
+
+
+def test_a_whole_portrait_moves_with_the_camera_too(latents):
+    """At native resolution the camera moves the whole picture: the corners change at
+    distance 1.4 and stay exactly the portrait's at rest."""
+    face = latents["drawn"]
+    renderer = Renderer(face, size=None)
+    frames = renderer.render(np.stack([face.motion, moved(face, scale=1.4)]))
+    assert frames.shape[1:3] == face.image.shape[:2]
+    corner = (slice(0, 20), slice(0, 20))
+    assert np.array_equal(frames[0][corner], face.image[corner])
+    assert np.abs(frames[1].astype(int) - face.image.astype(int)).mean() > 1
+
+
+def test_the_upper_lids_follow_the_gaze_up_and_down(latents, renderers):
+    """Looking down lowers the upper lids a little, looking up raises them; the motion
+    latent itself keeps blink and gaze apart (its own decoding does not move the lids)."""
+    face, renderer = latents["astronaut"], renderers["astronaut"]
+    motion = np.tile(face.motion, (3, 1))
+    motion[:, schema.index("gaze_pitch")] = [-20, 0, 20]
+    upper_lid = [159, 386]
+    drawn = renderer.landmarks(motion)[:, upper_lid, 1].mean(axis=1)
+    assert drawn[0] > drawn[1] + 1 and drawn[2] < drawn[1] - 0.3  # image y grows down
+    own = face.decode(motion)[:, upper_lid, 1].mean(axis=1)
+    assert np.allclose(own[0], own[1], atol=0.05) and np.allclose(own[2], own[1], atol=0.05)

@@ -93,6 +93,37 @@ def index(name: str) -> int:
         raise VasaError(f"unknown motion channel {name!r}; known: {', '.join(NAMES)}") from None
 
 
+# How far a head can be taken from the portrait's own pose and still look like a person on
+# its body, as the renderer (a 2D warp of one picture) shows it: beyond these a turn
+# stretches the far cheek and the glasses into smears and a raised chin drags the throat
+# (looked at on the examples and the defects benchmark's portraits). Angles in degrees
+# and shifts in face widths are added to the portrait's own; the scale is a ratio of it
+# (the distance control's range). The renderer keeps every frame inside, the Edit
+# sliders span it, and the generator's natural motion stays well within.
+REACH: dict[str, tuple[float, float]] = {
+    "yaw": (-20, 20),
+    "pitch": (-20, 12),
+    "roll": (-20, 20),
+    "tx": (-0.3, 0.3),
+    "ty": (-0.3, 0.3),
+    "scale": (0.7, 1.4),
+}
+
+
+def reach(own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (low, high) motion [DIM] a renderer of a portrait whose own motion is `own` can
+    show: the channels' ranges, narrowed about the portrait's own pose by `REACH`."""
+    low, high = LOW.copy(), HIGH.copy()
+    for name, (below, above) in REACH.items():
+        j = index(name)
+        if name == "scale":
+            below, above = own[j] * below, own[j] * above
+        else:
+            below, above = own[j] + below, own[j] + above
+        low[j], high[j] = max(low[j], below), min(high[j], above)
+    return low, high
+
+
 def neutral(frames: int | None = None) -> np.ndarray:
     """The resting motion: head as in the portrait, face relaxed, eyes open and ahead."""
     return DEFAULT.copy() if frames is None else np.tile(DEFAULT, (frames, 1))

@@ -6,7 +6,8 @@ portrait is big enough it is slid inside the picture, so every pixel is the port
 (the face then sits a little off centre, as in many photos). Where the picture is smaller
 than the crop, the missing part continues the colours at the picture's edge, blurred wide
 along it: an out-of-focus continuation of the background, never rows repeated into streaks
-(nor a mirror, which folds hair cut by the edge into a second crown).
+(nor a mirror, which folds hair cut by the edge into a second crown). A margin around the
+crop gives the camera (camera.py) something to show when it zooms out or pans.
 """
 
 from __future__ import annotations
@@ -37,14 +38,21 @@ def _inside(start: int, side: int, limit: int) -> int:
     return min(max(start, 0), limit - side) if side <= limit else start
 
 
-def head_crop(image: np.ndarray, left: int, top: int, side: int, size: int) -> np.ndarray:
-    """The crop [size, size, 3], filled past the picture's edges by a blurred mirror."""
+def head_crop(
+    image: np.ndarray, left: int, top: int, side: int, size: int, margin: int = 0
+) -> np.ndarray:
+    """The crop [size, size, 3], filled past the picture's edges by a blurred continuation;
+    with `margin` > 0, that many output pixels more of the surroundings on every side
+    ([size + 2 margin] square), at the same scale."""
     height, width = image.shape[:2]
-    pad = max(0, -left, -top, left + side - width, top + side - height)
+    around = margin * side / size  # the margin in portrait pixels
+    pad = int(np.ceil(max(0, -left, -top, left + side - width, top + side - height) + around))
     if pad:
         image = _extended(image, pad, side)
-    crop = image[top + pad : top + pad + side, left + pad : left + pad + side]
-    return np.asarray(Image.fromarray(crop).resize((size, size), Image.LANCZOS))
+    x0, y0 = left + pad - around, top + pad - around
+    box = (x0, y0, x0 + side + 2 * around, y0 + side + 2 * around)
+    out = size + 2 * margin
+    return np.asarray(Image.fromarray(image).resize((out, out), Image.LANCZOS, box=box))
 
 
 def _extended(image: np.ndarray, pad: int, side: int) -> np.ndarray:

@@ -10,7 +10,8 @@ Gaze. The iris is moved as a rigid disc to where the motion puts it, drawn only 
 eye opening (so the lids cover it as they would), over the eye as it would look without
 an iris (painted out once per portrait from the white, lids and shadow around it). What
 the lids hid of the iris in the portrait is filled with the colour of its visible part at
-the same radius, so an iris looking up shows no skin. The lids do not move.
+the same radius, so an iris looking up shows no skin. The upper lids follow the gaze a
+little (`lids_follow_gaze`), as real ones do: lower looking down, higher looking up.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import cv2
 import numpy as np
 import torch
 
+from vasa_core import schema
 from vasa_core.curves import smoothstep
 from vasa_core.face import topology as top
 from vasa_core.render.raster import polygon_pixels
@@ -33,6 +35,30 @@ LIFT = 0.6  # how far above the lash line (in eye heights) a closed lid takes it
 # lids and the corners: the lids may hide the iris's rim, never roll it out of sight.
 CLEAR_OF_LIDS = 0.35
 CLEAR_OF_CORNERS = 0.85
+
+
+# How much the lids close per degree of gaze down, and open per degree up, in blink units
+# (1 = shut): a real upper lid keeps about the same margin over the iris as the eye turns
+# down, and lifts less looking up; at 25 degrees down the lid comes 30% of the way.
+FOLLOW_DOWN = 0.3 / 25
+FOLLOW_UP = 0.12 / 25
+_BLINKS = [schema.index(n) for n in ("blink_left", "blink_right")]
+_GAZE_PITCH = schema.index("gaze_pitch")
+
+
+def lids_follow_gaze(motion: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """The motion [T, DIM] with the lids moved after the vertical gaze, for drawing only:
+    the blink channels may then go a little below 0 (lids raised) or past where the
+    motion put them; the motion latent itself keeps blink and gaze apart. The portrait's
+    own lids already sit where its own gaze (`own` motion [DIM]) has them."""
+
+    def follow(pitch):
+        return np.where(pitch < 0, -pitch * FOLLOW_DOWN, -pitch * FOLLOW_UP)
+
+    out = np.array(motion, dtype=np.float64)
+    moved = follow(out[..., _GAZE_PITCH]) - follow(np.float64(own[_GAZE_PITCH]))
+    out[..., _BLINKS] = np.minimum(out[..., _BLINKS] + moved[..., None], 1.0)
+    return out
 
 
 def _contour(corners, upper, lower) -> list[int]:

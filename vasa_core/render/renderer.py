@@ -3,9 +3,11 @@
 For each frame: the face latents decode the motion into target landmarks; the mesh warp
 turns them into a sampling grid over the portrait (warp.py); gaze shifts the irises
 (eyes.py); one bilinear lookup makes the frame; the mouth opening is painted (mouth.py)
-and lash lines drawn where lids close. Output is a square crop around the head at 256 or
-512 px (fast), or the whole portrait at its own resolution with the crop pasted back
-(the background stays exactly still: the warp is zero at the crop's border).
+and lids drawn where they close (lids.py). Output is a square crop around the head at 256
+or 512 px (fast), or the whole portrait at its own resolution with the crop pasted back
+(the background stays exactly still: the warp is zero at the crop's border). Scale and
+shift beyond what a neck can take are a camera move of the whole picture (camera.py),
+made last from a margin of the portrait kept around the crop.
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ import torch
 from vasa_core import schema
 from vasa_core.device import pick_device
 from vasa_core.errors import VasaError
+from vasa_core.face import rig
 from vasa_core.face.latents import FaceLatents
+from vasa_core.face.pose import view_to_pixels
+from vasa_core.render import camera
 from vasa_core.render.crop import head_crop, head_region
-from vasa_core.render.eyes import Eyes
+from vasa_core.render.eyes import Eyes, lids_follow_gaze
 from vasa_core.render.lids import Lids
 from vasa_core.render.mouth import Mouth, anatomy
 from vasa_core.render.style import is_drawing
 from vasa_core.render.warp import MeshWarp, sample
 
 SIZES = (256, 512)
+MARGIN = 0.35  # of the crop side: the portrait kept around it for the camera to show
 
 
 class Renderer:
@@ -34,6 +40,7 @@ class Renderer:
         if size is not None and size not in SIZES:
             raise VasaError(f"output size {size} is not one of {SIZES} (or the full portrait)")
         self.latents = latents
+        self.reach = schema.reach(latents.motion)  # the poses this picture can show
         self.size = size
         self.device = pick_device(device)
         image = latents.image
@@ -44,17 +51,27 @@ class Renderer:
             self.region = (left, top, right, bottom)
             crop = image[top:bottom, left:right]
             self.scale = 1.0
+            # The camera moves the whole portrait here: its margin is kept as bytes, since
+            # a large picture's margin in floats would take gigabytes.
+            height, width = image.shape[:2]
+            whole = max(height, width)
+            self.margin = int(round(MARGIN * whole))
+            surround = head_crop(image, 0, 0, whole, whole, self.margin)
+            self.whole_surround = surround[: height + 2 * self.margin, : width + 2 * self.margin]
         else:
-            crop = head_crop(image, left, top, side, size)
+            self.margin = int(round(MARGIN * size))
+            surround = head_crop(image, left, top, side, size, self.margin)
+            crop = surround[self.margin : self.margin + size, self.margin : self.margin + size]
             self.region = (left, top, left + side, top + side)
             self.scale = size / side
         self.origin = np.array([self.region[0], self.region[1]], dtype=np.float64)
         self.crop_shape = crop.shape[:2]
         source = self._to_crop(latents.landmarks[None])[0]
         self.face_width = latents.anchor.scale * self.scale
-        self.image = (
-            torch.as_tensor(np.array(crop), device=self.device).permute(2, 0, 1).float() / 255
-        )
+        self.image = _tensor(crop, self.device)
+        if size is not None:
+            self.surround = _tensor(surround, self.device)  # what the camera can show
+        self.centre = self._to_crop(view_to_pixels(latents.anchor.offset)[None])[0]
         source_t = torch.as_tensor(source[:, :2], dtype=torch.float32, device=self.device)
         self.warp = MeshWarp(source, self.crop_shape, self.face_width, self.device)
         self.drawing = is_drawing(self.image, source_t)
@@ -79,17 +96,22 @@ class Renderer:
         return out
 
     def landmarks(self, motion: np.ndarray) -> np.ndarray:
-        """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM]."""
-        motion = schema.check(np.atleast_2d(motion))
-        return self._to_crop(self.latents.decode(motion))
+        """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM], with the
+        lids after the gaze (eyes.py)."""
+        motion = lids_follow_gaze(schema.check(np.atleast_2d(motion)), self.latents.motion)
+        face = self.latents
+        pose, dynamics = motion[:, schema.POSE], motion[:, schema.DYNAMICS]
+        return self._to_crop(rig.decode(face.identity, pose, dynamics, face.anchor))
 
     @torch.inference_mode()
     def _render_batch(self, motion: np.ndarray, out: np.ndarray) -> None:
         """Render a few frames into `out` [B, H, W, 3] uint8 (the output frames' shape)."""
-        target = self.landmarks(motion)
+        motion = np.clip(schema.check(np.atleast_2d(motion)), *self.reach)
+        head, view = camera.split(motion)
+        target = self.landmarks(head)
         target_t, skull, jaw = (
             torch.as_tensor(points[..., :2], dtype=torch.float32, device=self.device)
-            for points in (target, *map(self.landmarks, anatomy(motion, self.latents.motion)))
+            for points in (target, *map(self.landmarks, anatomy(head, self.latents.motion)))
         )
         closure = self.eyes.closure(target_t)
         warped = self.warp(target, lookup=self.eyes.lookup(closure))
@@ -97,11 +119,22 @@ class Renderer:
         self.mouth.paint(frames, target_t, skull, jaw, warped.mouth_pixels)
         self.eyes.paint(frames, target_t, warped.grid)
         self.lids.paint(frames, target_t, closure)
+        still = camera.is_still(view)
+        if not still and self.size is not None:
+            canvas = self.surround[None].repeat(len(frames), 1, 1, 1)
+            m = self.margin
+            canvas[:, :, m:-m, m:-m] = frames
+            maps = camera.inverse_maps(view, self.centre, self.face_width)
+            frames = camera.move(canvas, m, maps, self.frame_shape)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
             left, top, right, bottom = self.region
             out[:] = self.latents.image
             out[:, top:bottom, left:right] = pixels.cpu().numpy()
+            if not still:
+                maps = camera.inverse_maps(view, self.centre[:2] + self.origin, self.face_width)
+                for frame, inverse in zip(out, maps, strict=True):
+                    frame[:] = camera.move_bytes(frame, self.whole_surround, self.margin, inverse)
         else:
             torch.from_numpy(out).copy_(pixels)
 
@@ -121,3 +154,8 @@ class Renderer:
         for start in range(0, len(motion), batch):
             self._render_batch(motion[start : start + batch], out[start : start + batch])
         return out
+
+
+def _tensor(image: np.ndarray, device) -> torch.Tensor:
+    """An image [H, W, 3] uint8 as [3, H, W] floats in 0..1 on `device`."""
+    return torch.as_tensor(np.array(image), device=device).permute(2, 0, 1).float() / 255

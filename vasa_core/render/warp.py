@@ -26,7 +26,7 @@ from vasa_core.render.raster import polygon_pixels, rasterize
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
-FALLOFF_NECK = 0.35  # the same below the chin
+FALLOFF_NECK = 0.7  # the same below the chin: neck and collar follow a nod together
 COARSE = 64  # side of the grid the outside field is computed on
 
 
