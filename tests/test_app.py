@@ -159,7 +159,8 @@ def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
         seen.append((preview is not None, video is not None, figure is not None, status))
         if video is not None:
             frames, fps = read_video(video)
-    assert seen[-1][:3] == (True, True, True) and seen[-1][3].startswith("done")
+    # The finished answer: the video and its curves, the preview cleared (the result alone).
+    assert seen[-1][:3] == (False, True, True) and seen[-1][3].startswith("done")
     assert any(p and not v for p, v, _, _ in seen)  # a preview came before the video
     assert fps == 25 and len(frames) > 15 and frames.shape[1:] == (256, 256, 3)
     assert work_is_empty()  # the request's folder is gone
@@ -199,8 +200,8 @@ def test_examples_fill_portrait_sentence_voice_and_emotion(demo):
 def test_an_example_keeps_its_video_for_the_cache(latents):
     from vasa_core.media import read_video
 
-    preview, status, video = generate.run_example(latents["drawn"], "Hi.", "en-us", "happy")
-    assert preview.shape == (256, 256, 3) and status.startswith("done")
+    status, video = generate.run_example(latents["drawn"], "Hi.", "en-us", "happy")
+    assert status.startswith("done")
     frames, fps = read_video(video)  # still there after the request's folder went
     assert fps == 25 and len(frames) > 5 and MARK in probe(video)
     assert work_is_empty()
@@ -248,7 +249,7 @@ def test_generate_through_the_api_gives_a_playable_video(client, tmp_path):
         gradio_client.handle_file(str(path)), *GENERATE.values(), api_name="/generate"
     )
     preview, status, video, _ = job.result(timeout=300)
-    assert status.startswith("done") and Image.open(preview).size == (256, 256)
+    assert status.startswith("done") and preview is None  # cleared: the video is the result
     video = video["video"] if isinstance(video, dict) else video
     from vasa_core.media import read_video
 
@@ -392,3 +393,17 @@ def test_a_device_it_cannot_use_stops_the_app_with_one_line(device):
     assert len(said) == 1 and "Traceback" not in answer.stderr, answer.stderr
     assert said[0].startswith("vasa-kit app: VASA_DEVICE") and device in said[0]
     assert "open http" not in answer.stdout  # it never got as far as starting
+
+
+def test_the_edit_pose_sliders_span_what_the_portrait_can_show(latents):
+    """Analysing a portrait sets each Edit slider to its own value and its ends to the
+    reach about it (schema.reach), so no slider leads past what the renderer can show."""
+    from vasa_core.app.portrait import run_analyze
+
+    face = latents["astronaut"]
+    updates = run_analyze(face.image)[3:]
+    low, high = schema.reach(face.motion)
+    yaw = schema.index("yaw")
+    assert updates[yaw]["minimum"] == pytest.approx(low[yaw], abs=0.01)
+    assert updates[yaw]["maximum"] == pytest.approx(high[yaw], abs=0.01)
+    assert updates[yaw]["maximum"] - updates[yaw]["minimum"] < schema.HIGH[yaw] - schema.LOW[yaw]

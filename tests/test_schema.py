@@ -54,3 +54,17 @@ def test_dicts_round_trip_and_missing_channels_are_named():
         schema.from_dict(channels)
     with pytest.raises(VasaError, match="unknown motion channel"):
         schema.index("wink")
+
+
+def test_the_reach_narrows_the_pose_about_the_portraits_own():
+    """The poses a portrait can be shown in: its own pose inside, turns and shifts within
+    `REACH` of it, the scale a ratio of its own, the other channels untouched."""
+    own = schema.neutral()
+    own[schema.index("yaw")], own[schema.index("pitch")] = 12.0, -7.0
+    low, high = schema.reach(own)
+    assert np.all(low <= own) and np.all(own <= high)
+    assert (low[schema.index("yaw")], high[schema.index("yaw")]) == (-8.0, 32.0)
+    assert high[schema.index("pitch")] == -7.0 + schema.REACH["pitch"][1]
+    assert (low[schema.index("scale")], high[schema.index("scale")]) == pytest.approx((0.7, 1.4))
+    jaw = schema.index("jaw_open")
+    assert (low[jaw], high[jaw]) == (schema.LOW[jaw], schema.HIGH[jaw])

@@ -131,6 +131,11 @@ def run_analyze(image: np.ndarray | None) -> tuple:
     with shown_errors():
         latents = analysed(image)
     overlay = draw_face(latents.image, latents.landmarks, _explained(latents, latents.motion))
-    sliders = [gr.update(value=round(float(v), 3)) for v in latents.motion]
+    # The pose sliders span what the renderer can show of this portrait (schema.REACH).
+    low, high = schema.reach(latents.motion)
+    sliders = [
+        gr.update(value=round(float(v), 3), minimum=round(float(a), 2), maximum=round(float(b), 2))
+        for v, a, b in zip(latents.motion, low, high, strict=True)
+    ]
     rendered = renderer(latents).render(latents.motion)[0]
     return overlay, latents.summary(), rendered, *sliders
