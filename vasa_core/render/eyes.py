@@ -39,8 +39,8 @@ CLEAR_OF_CORNERS = 0.85
 
 # How much the lids close per degree of gaze down, and open per degree up, in blink units
 # (1 = shut): a real upper lid keeps about the same margin over the iris as the eye turns
-# down, and lifts less looking up; at 25 degrees down the lid comes 30% of the way.
-FOLLOW_DOWN = 0.3 / 25
+# down, and lifts less looking up; at 25 degrees down the lid comes a quarter of the way.
+FOLLOW_DOWN = 0.25 / 25
 FOLLOW_UP = 0.12 / 25
 _BLINKS = [schema.index(n) for n in ("blink_left", "blink_right")]
 _GAZE_PITCH = schema.index("gaze_pitch")

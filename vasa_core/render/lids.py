@@ -29,6 +29,11 @@ SAMPLES = 33  # points along each lid where its colour and the eye's opening are
 BAND = (0.2, 0.6)  # lid skin sampled this far above the lashes, in eye heights
 # A drawing's lash line is a thick outline: its lid colour is read further up.
 DRAWING_BAND = (0.8, 1.6)
+# How far above the open lid's margin the painted lid reaches, in eye heights: past Face
+# Mesh's lid points on a photo, past the whole thick outline on a drawing (else the top of
+# the old outline shows above a lid half lowered, as when looking down).
+ABOVE = 0.3
+DRAWING_ABOVE = 0.6
 
 
 def _lid_ids(corners, lid) -> list[int]:
@@ -102,8 +107,12 @@ class Lids:
             # whose grain is laid over the painted lid.
             self.portrait_eyes.append((frame, top_v[0], height))
             # The lash line's colour: its darkest point (by brightness, not channel by
-            # channel, which would mix in the iris under it), just above the margin.
-            margin = sample_pixels(image, frame.point(s, top_v - 1.0)[0])
+            # channel), in a few rows above the margin towards the corners, where no iris
+            # lies under the lid points (a drawing's outline came out green).
+            ends = torch.cat([s[:, 3:11], s[:, -11:-3]], dim=1)
+            ends_v = _profile(frame, source[_lid_ids(corners, upper)][None], ends)
+            rows = [frame.point(ends, ends_v - k)[0] for k in (1.0, 0.15 * height, 0.3 * height)]
+            margin = sample_pixels(image, torch.cat(rows))
             self.lash.append(margin[:, margin.mean(dim=0).argmin()])
         self.grain_image = grain
 
@@ -142,9 +151,9 @@ class Lids:
             # lower still: the lid covers a margin above them, so no eye is left above it.
             height = rest_gap.amax(dim=1, keepdim=True)
             feather = (0.2 * height).clamp(min=1.2)
-            top = rest_v - 0.3 * height
+            top = rest_v - (DRAWING_ABOVE if self.drawing else ABOVE) * height
             covered = smoothstep((lid_v - v) / 1.0 + 0.5) * smoothstep((v - top) / feather + 0.5)
-            weight = covered * along * smoothstep(closure[closing, eye] / 0.3)[:, None]
+            weight = covered * along * self._fade_in(closure[closing, eye])[:, None]
             colour = self._at(self.colour[eye], s)  # [3, B, N]
             depth = ((lid_v - v) / (0.5 * rest_gap).clamp(min=1)).clamp(0, 1)
             if not self.drawing:
@@ -182,10 +191,19 @@ class Lids:
         points = frame.point(s.reshape(1, -1), v.reshape(1, -1))[0]
         return sample_pixels(self.grain_image, points).reshape(3, *s.shape)
 
+    def _fade_in(self, closure: torch.Tensor) -> torch.Tensor:
+        """How fully a lid closing by `closure` [B] is painted: gradually on a photo (its
+        skin blends), at once on a drawing, where a half-painted lid shows the old outline
+        and the new one together."""
+        return smoothstep(closure / (0.08 if self.drawing else 0.3))
+
     def _lash_weight(self, closure, below, length) -> torch.Tensor:
         """The lash line along the margin as it closes: [B, N] in 0..1 for pixels `below`
         the margin (v, pixels) of eyes `length` wide."""
-        strength = ((closure - 0.3) / 0.6).clamp(0, 1)[:, None]
+        if self.drawing:  # the outline moves with the lid: never two, never none
+            strength = self._fade_in(closure)[:, None]
+        else:
+            strength = ((closure - 0.3) / 0.6).clamp(0, 1)[:, None]
         width = (0.035 if not self.drawing else 0.045) * length[:, None]
         d = below + 0.3 * width  # the line sits just above the margin, on the lid
         if self.drawing:
