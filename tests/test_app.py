@@ -159,6 +159,8 @@ def test_generate_shows_frames_live_then_the_video_and_its_curves(latents):
         seen.append((preview is not None, video is not None, figure is not None, status))
         if video is not None:
             frames, fps = read_video(video)
+            width, _ = figure.get_size_inches()  # narrow: readable at a phone's 360 px
+    assert width <= 5
     # The finished answer: the video and its curves, the preview cleared (the result alone).
     assert seen[-1][:3] == (False, True, True) and seen[-1][3].startswith("done")
     assert any(p and not v for p, v, _, _ in seen)  # a preview came before the video

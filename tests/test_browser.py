@@ -1,11 +1,14 @@
 """The app in a real browser: `python app.py` as a user starts it, driven in Debian's Chromium
 by tests/browser/generate.mjs (Playwright) from an example portrait to a playing video, then
 by tests/browser/lecturer.mjs: at 1366x768 and 390x844, Generate and (after it) the live
-frames on the first screen, the lecturer's path timed, the Edit picture in view at the last
-slider, and the Reenact example; its screenshots go to tests/browser/out/lecturer/.
+frames on the first screen, the lecturer's path at 256 px timed, the preview gone once the
+video is there, one clear error for an empty text, the Edit picture in view at the last
+slider, the Reenact example, and axe-core on every tab at both sizes (any contrast or
+missing-name violation fails, listed one line a node); its screenshots, the motion curves
+included, go to tests/browser/out/lecturer/.
 
-Needs Chromium and Node's playwright-core, which `.ci/run` installs. Without them the test
-is skipped, except in CI (`CI` set), where that is a failure.
+Needs Chromium and Node's playwright-core and axe-core, which `.ci/run` installs. Without
+them the test is skipped, except in CI (`CI` set), where that is a failure.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ def _missing() -> list[str]:
         missing.append(f"Chromium ({CHROMIUM})")
     if shutil.which("node") is None:
         missing.append("Node.js (node)")
-    if not (BROWSER / "node_modules" / "playwright-core").is_dir():
-        missing.append("playwright-core (tests/browser/node_modules)")
+    for package in ("playwright-core", "axe-core"):
+        if not (BROWSER / "node_modules" / package).is_dir():
+            missing.append(f"{package} (tests/browser/node_modules)")
     return missing
 
 
@@ -81,7 +85,7 @@ def _wait_until_up(url: str, app: subprocess.Popen, log: Path) -> None:
 
 
 def needs_browser() -> None:
-    """Skip without Chromium, Node and playwright-core; in CI, where .ci/run installs
+    """Skip without Chromium, Node, playwright-core and axe-core; in CI, where .ci/run installs
     them, a gap is a broken set-up and fails."""
     missing = _missing()
     if missing:
@@ -166,6 +170,7 @@ def test_generate_a_talking_face_in_chromium(tmp_path):
         assert SCREENSHOT.exists() and SCREENSHOT.stat().st_size > 10_000, "no screenshot"
         print(f"screenshot of the generated video: {SCREENSHOT}")
         print(node(LECTURER, url, SHOTS, log, env=env))
-        for name in ("desktop-first-screen", "desktop-generating", "phone-first-screen"):
+        shots = ("desktop-first-screen", "desktop-generating", "phone-first-screen", "phone-curves")
+        for name in shots:
             assert (SHOTS / f"{name}.png").exists(), f"no screenshot {name}"
         print(f"the lecturer's screens: {SHOTS}")

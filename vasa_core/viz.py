@@ -96,10 +96,19 @@ def label(image: np.ndarray, text: str) -> np.ndarray:
 
 
 def plot_clip(
-    samples: np.ndarray, rate: int, phonemes, motion: np.ndarray, fps: float, title: str = ""
+    samples: np.ndarray,
+    rate: int,
+    phonemes,
+    motion: np.ndarray,
+    fps: float,
+    title: str = "",
+    *,
+    narrow: bool = False,
 ):
     """A corpus clip on one page: waveform and phonemes, mouth, head pose, eyes.
 
+    `narrow`: a figure that stays readable when shown 360 px wide (a phone; the app's): its
+    type is large for its width and the legends sit above their panels, not over the curves.
     Returns a matplotlib Figure (save it with `fig.savefig(path)`).
     """
     from matplotlib.figure import Figure  # not pyplot: no backend switch, nothing kept open
@@ -108,35 +117,53 @@ def plot_clip(
 
     t_audio = np.arange(len(samples)) / rate
     t = (np.arange(len(motion)) + 0.5) / fps
-    fig = Figure(figsize=(12, 9))
+    # Readable at a width W px when the type is >= 11 px there: pt * W / (72 * inches) >= 11.
+    if narrow:
+        fig = Figure(figsize=(4.0, 6.2), dpi=120, layout="constrained")
+        small = 9
+        legend = {"loc": "lower left", "bbox_to_anchor": (0, 1, 1, 0.1), "mode": "expand"}
+        legend |= {"frameon": False, "handlelength": 1.2, "columnspacing": 0.8}
+    else:
+        fig = Figure(figsize=(12, 9))
+        small, legend = 7, {"loc": "upper right"}
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": [1.2, 1.4, 1, 0.8]})
+    if narrow:
+        for ax in axes:
+            ax.tick_params(labelsize=10)
+            ax.xaxis.label.set_size(10)
+            ax.yaxis.label.set_size(10)
+        peak = float(np.abs(samples).max()) or 1.0
+        axes[0].set_ylim(-peak, 2.0 * peak)  # headroom for the two rows of phonemes
+        axes[0].set_yticks([])  # an amplitude scale says nothing here
     axes[0].plot(t_audio, samples, color="0.4", linewidth=0.5)
-    for symbol, start, end in phonemes:
-        if symbol != "_":
-            axes[0].axvspan(start, end, color="tab:blue", alpha=0.06)
-            axes[0].text(
-                (start + end) / 2,
-                0.95,
-                symbol,
-                transform=axes[0].get_xaxis_transform(),
-                ha="center",
-                va="top",
-                fontsize=7,
-            )
+    spoken = [p for p in phonemes if p[0] != "_"]
+    for i, (symbol, start, end) in enumerate(spoken):
+        axes[0].axvspan(start, end, color="tab:blue", alpha=0.06)
+        # Narrow: every other symbol a row lower, so neighbours do not print over each other.
+        axes[0].text(
+            (start + end) / 2,
+            (0.8 if i % 2 else 0.97) if narrow else 0.95,
+            symbol,
+            transform=axes[0].get_xaxis_transform(),
+            ha="center",
+            va="top",
+            fontsize=small,
+        )
     axes[0].set_ylabel("audio")
-    axes[0].set_title(title, fontsize=10)
+    axes[0].set_title(title, fontsize=11 if narrow else 10)
     for name in ("jaw_open", "mouth_round", "lip_press", "lower_lip_tuck", "smile"):
         axes[1].plot(t, motion[:, schema.index(name)], label=name)
     axes[1].set_ylabel("mouth")
-    axes[1].legend(loc="upper right", fontsize=7, ncol=5)
+    axes[1].legend(fontsize=small, ncol=3 if narrow else 5, **legend)
     for name in ("yaw", "pitch", "roll"):
         axes[2].plot(t, motion[:, schema.index(name)], label=name)
     axes[2].set_ylabel("head (deg)")
-    axes[2].legend(loc="upper right", fontsize=7, ncol=3)
+    axes[2].legend(fontsize=small, ncol=3, **legend)
     axes[3].plot(t, motion[:, schema.index("blink_left")], label="blink", color="k")
     axes[3].plot(t, motion[:, schema.index("gaze_yaw")] / 30, label="gaze yaw / 30")
     axes[3].set_ylabel("eyes")
     axes[3].set_xlabel("seconds")
-    axes[3].legend(loc="upper right", fontsize=7, ncol=2)
-    fig.tight_layout()
+    axes[3].legend(fontsize=small, ncol=2, **legend)
+    if not narrow:
+        fig.tight_layout()
     return fig

@@ -2,6 +2,8 @@
 // on the first screen, without scrolling, Generate and (after clicking it) the live frames;
 // then the lecturer's path (pick an example -> Generate -> play -> change the emotion ->
 // Generate again), timed, the Edit picture beside its sliders, and the Reenact example.
+// On every tab, at both sizes, axe-core (tests/browser/axe.mjs) and a text-contrast pass of
+// our own: any contrast or missing-name violation fails, listed one line a node.
 //
 //   node tests/browser/lecturer.mjs URL OUT_DIR
 //
@@ -11,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { axe, BLOCKING, describe } from './axe.mjs';
 
 const [url, outDir] = process.argv.slice(2);
 if (!url || !outDir) {
@@ -100,6 +103,55 @@ async function audit(page) {
   });
 }
 
+// A tab by its name; on a narrow screen Gradio may fold some into its "More tabs" menu.
+async function openTab(page, name) {
+  const tab = page.getByRole('tab', { name, exact: true });
+  if (!(await tab.isVisible())) {
+    await page.getByRole('button', { name: 'More tabs' }).click();
+    await page.locator('.overflow-dropdown button', { hasText: name }).click();
+  } else {
+    await tab.click();
+  }
+  await page.waitForTimeout(500);
+}
+
+// Opens a closed accordion (group) by its title, so that axe sees what is inside it.
+async function expand(page, title) {
+  const head = page.locator('.label-wrap', { hasText: title }).first();
+  if ((await head.count()) && !(await head.getAttribute('class')).includes('open')) {
+    await head.click();
+    await page.waitForTimeout(300);
+  }
+}
+
+// axe and our own contrast pass on what the page shows now; every rule axe broke is counted
+// in `axeCounts` (the note's figures), the contrast and naming ones fail the test.
+const axeCounts = {};
+async function accessible(page, where) {
+  const found = await axe(page);
+  for (const v of found) axeCounts[v.rule] = (axeCounts[v.rule] || 0) + v.nodes.length;
+  const blocking = found.filter((v) => BLOCKING.has(v.rule));
+  const others = found.filter((v) => !BLOCKING.has(v.rule));
+  if (others.length) log(`note: ${where}: axe also reports\n    ${describe(others).join('\n    ')}`);
+  check(blocking.length === 0, `${where}: axe finds no contrast or naming violation` +
+    (blocking.length ? `\n    ${describe(blocking).join('\n    ')}` : ''));
+  const bad = await audit(page);
+  check(bad.length === 0, `${where}: no text under 4.5:1 nor picture without alt ${bad.join('; ')}`);
+}
+
+// Every tab at this size, its closed groups opened; back on Generate after.
+async function everyTab(page, name) {
+  for (const tab of ['Generate', 'Edit', 'Live', 'Reenact', 'Learn']) {
+    await openTab(page, tab);
+    if (tab === 'Generate') {
+      for (const group of ['Controls', 'Sampling and output']) await expand(page, group);
+    }
+    if (tab === 'Edit') await until(page, 'Edit picture', page.locator('#edit-image img'), 60);
+    await accessible(page, `${name}: ${tab}`);
+  }
+  await openTab(page, 'Generate');
+}
+
 async function plays(page, selector) {
   const video = await until(page, 'video', page.locator(`${selector} video[src]`), waitSeconds);
   return video.evaluate(async (v) => {
@@ -127,6 +179,17 @@ async function open(viewport) {
   return { context, page };
 }
 
+// The motion curves, in view, for a person to read (a phone's is the test of the figure).
+async function curves(page) {
+  await openTab(page, 'Generate');
+  const plot = page.locator('#curves img');
+  if (!(await plot.count())) return log('no motion curves shown');
+  await plot.scrollIntoViewIfNeeded();
+  const file = path.join(outDir, `${page.viewportSize().width < 700 ? 'phone' : 'desktop'}-curves.png`);
+  await page.locator('#curves').screenshot({ path: file });
+  log(`screenshot ${file}`);
+}
+
 const shot = async (page, name) => {
   const file = path.join(outDir, `${name}.png`);
   await page.screenshot({ path: file });
@@ -150,7 +213,11 @@ try {
     check((await page.locator('#generate-input-used').innerText()).includes('the text'),
       `${name}: the page says the text will be used`);
 
-    // The lecturer's path, timed: an example, Generate, play, another emotion, Generate.
+    // The lecturer's path at 256 px (chosen first, untimed, the group closed again), timed:
+    // an example, Generate, play, another emotion, Generate.
+    await expand(page, 'Sampling and output');
+    await page.locator('#tab-generate').getByRole('radio', { name: '256', exact: true }).check();
+    await page.locator('.label-wrap', { hasText: 'Sampling and output' }).first().click();
     const path0 = Date.now();
     await page.locator('#examples').getByRole('button', { name: 'grace_hopper', exact: true }).click();
     // A new portrait is analysed at once (its fit is hidden on a phone): wait for the picture.
@@ -158,12 +225,20 @@ try {
     if (name === 'desktop') await until(page, 'Face Mesh fit', page.locator('#overlay img'), 120);
     await page.locator('#generate-button').click();
     await until(page, 'live preview', page.locator('#preview img'), waitSeconds);
-    // The page brings the preview into view itself where it is below the button (a phone).
+    // The page brings the preview into view itself where it is below the button (a phone),
+    // while its frames show (at 256 px a run may end within two seconds; then it steps aside).
     const seen = Date.now() + 5000;
-    while (!(await inView(page, '#preview')) && Date.now() < seen) await page.waitForTimeout(200);
-    check(await inView(page, '#preview'), `${name}: the live frames are in view after Generate`);
-    await shot(page, `${name}-generating`);
+    let framesInView = false;
+    while (Date.now() < seen && (await page.locator('#preview img').count())) {
+      if ((framesInView = await inView(page, '#preview'))) break;
+      await page.waitForTimeout(100);
+    }
+    if (framesInView) await shot(page, `${name}-generating`);
+    check(framesInView, `${name}: the live frames are in view after Generate`);
     check(await plays(page, '#talking-video'), `${name}: the video plays`);
+    // The result alone: the preview steps aside once the video is there.
+    check(!(await page.locator('#preview').isVisible()), `${name}: the preview goes with the video`);
+    await shot(page, `${name}-result`);
     if (name === 'desktop') {
       await page.locator('#controls').getByText('Controls', { exact: false }).first().click();
       const emotion = page.locator('#controls input[role="listbox"], #controls input').first();
@@ -175,15 +250,28 @@ try {
       await until(page, 'second video', page.locator('#status', { hasText: 'done' }), waitSeconds);
       check(await plays(page, '#talking-video'), `${name}: the happy video plays`);
       log(`the lecturer's path took ${((Date.now() - path0) / 1000).toFixed(1)} s`);
-      for (const tab of ['Generate', 'Edit', 'Live', 'Reenact', 'Learn']) {
-        await page.getByRole('tab', { name: tab }).click();
-        await page.waitForTimeout(500);
-        const bad = await audit(page);
-        check(bad.length === 0, `${name}: ${tab} has no contrast or alt-text gaps ${bad.join('; ')}`);
-      }
-      await page.getByRole('tab', { name: 'Generate' }).click();
       await shot(page, `${name}-after-path`);
-
+    }
+    await curves(page);
+    await everyTab(page, name);
+    // A bad input: one visible error, as readable and as well named as the rest.
+    const text = page.locator('#generate-text textarea');
+    const said = await text.inputValue();
+    await text.fill('');
+    await page.locator('#generate-button').click();
+    const toast = page.locator('[data-testid="toast-body"].error');
+    await toast.first().waitFor({ timeout: 30_000 });
+    await page.waitForTimeout(800); // the toast has faded in: contrast is measured at full colour
+    const badges = page.locator('[data-testid="status-tracker"] .error:visible');
+    check((await toast.count()) === 1 && (await toast.innerText()).includes('type something') &&
+      (await badges.count()) === 0, `${name}: an empty text gives one clear error (the toast alone)`);
+    await accessible(page, `${name}: the error`);
+    await shot(page, `${name}-error`);
+    const close = page.locator('[data-testid="toast-close"]');
+    if (await close.count()) await close.first().click(); // an error stays until closed
+    await toast.first().waitFor({ state: 'detached', timeout: 10_000 });
+    await text.fill(said);
+    if (name === 'desktop') {
       // A full example row: portrait, sentence, voice and emotion, with its video.
       await page.locator('#generate-examples').getByRole('button').nth(2).click();
       await until(page, 'example video', page.locator('#status', { hasText: 'an example' }), waitSeconds);
@@ -193,7 +281,7 @@ try {
     }
 
     // Edit: the picture stays in view while the last slider moves.
-    await page.getByRole('tab', { name: 'Edit' }).click();
+    await openTab(page, 'Edit');
     await page.locator('#edit-image').waitFor();
     // Arrow keys on a slider re-render the picture (no mouse release needed).
     const picture = page.locator('#edit-image img');
@@ -219,15 +307,19 @@ try {
 
     if (name === 'desktop') {
       // Reenact with the kit's own driving clip.
-      await page.getByRole('tab', { name: 'Reenact' }).click();
+      await openTab(page, 'Reenact');
       await page.locator('#driver-example').click();
       await until(page, 'driving clip', page.locator('#driver video[src]'), 120);
       await page.locator('#reenact-button').click();
       check(await plays(page, '#reenact-video'), `${name}: the reenacted video plays`);
+      check(!(await page.locator('#reenact-preview').isVisible()),
+        `${name}: the Reenact preview goes with the video`);
+      await accessible(page, `${name}: Reenact, with its video`);
       await shot(page, `${name}-reenact`);
     }
     await context.close();
   }
+  log(`axe violations, nodes per rule: ${JSON.stringify(axeCounts)}`);
 } catch (error) {
   failed = true;
   console.error(`FAILED: ${error.message}`);

@@ -158,7 +158,7 @@ def generate_tab(portrait: gr.Image) -> None:
             gr.Examples(
                 [[example_path(n), said, spoken, feeling] for n, said, spoken, feeling in EXAMPLES],
                 inputs=[portrait, text, voice, controls[0]],
-                outputs=[preview, status, talking],
+                outputs=[status, talking],  # the preview is hidden beside a video (page.CSS)
                 fn=run_example,
                 cache_examples=True,
                 cache_mode="lazy",  # made on first use, then shown at once, for every user
@@ -191,7 +191,8 @@ def run_example(image, text, voice, emotion) -> tuple:
     """An example's finished video (at 256 px, the other controls at their defaults), kept in
     the app's folder so that Gradio's example cache can show it again at once.
 
-    Returns (last frame, status, video)."""
+    Returns (status, video): the cache cannot keep an empty preview, and the page hides the
+    preview beside a video anyway."""
     defaults = [schema.knob(name).default for name in SLIDERS]
     (intensity, gaze_yaw, gaze_pitch, distance, head, guidance, steps, fps) = defaults
     answers = run_generate(
@@ -199,12 +200,12 @@ def run_example(image, text, voice, emotion) -> tuple:
         guidance, steps, 0, "256", fps,
     )  # fmt: skip
     last = None
-    for preview, status, video, _ in answers:
+    for _, status, video, _ in answers:
         if video is not None:  # copied before the request's folder goes (the next step)
             KEPT.mkdir(exist_ok=True)
             kept = KEPT / f"example-{abs(hash((text, voice, emotion))):x}.mp4"
             shutil.copyfile(video, kept)
-            last = (preview, f"{status} (an example: Generate makes a new one)", str(kept))
+            last = (f"{status} (an example: Generate makes a new one)", str(kept))
     return last
 
 
@@ -257,6 +258,7 @@ def run_generate(
 
     Yields (preview, status, video, motion-curves figure)."""
     from vasa_core.audio import RATE, load_audio
+    from vasa_core.audio.features import frame_bounds
     from vasa_core.pipeline import speak
 
     text = (text or "").strip()
@@ -285,7 +287,7 @@ def run_generate(
                 latents, out, audio=sound, max_seconds=MAX_SECONDS, on_frame=on_frame, **options
             )
 
-        frames = round(len(samples) / RATE * fps)
+        frames = len(frame_bounds(len(samples), RATE, fps)) - 1  # as the pipeline counts them
         for preview, status, video, motion in live(work, f"of {frames}"):
             figure = _curves(samples, RATE, phonemes, motion, fps)
             yield preview, status, video, figure
@@ -295,4 +297,4 @@ def _curves(samples: np.ndarray, rate: int, phonemes, motion: np.ndarray | None,
     """The finished clip's motion curves under its audio (None while it is still made)."""
     if motion is None:
         return None
-    return plot_clip(samples, rate, phonemes, motion, fps, "generated motion")
+    return plot_clip(samples, rate, phonemes, motion, fps, "generated motion", narrow=True)

@@ -75,6 +75,14 @@ footer, footer a, footer button, footer span { color: #374151 !important; }
 #edit-picture { position: sticky; top: 0; align-self: flex-start; z-index: 1000;
   background: #ffffff !important; padding-bottom: 4px; }
 #edit-picture .block { background: #ffffff !important; }
+/* Once the video is there the preview (cleared by then) steps aside: the result alone */
+#generate-outputs:has(#talking-video video) #preview,
+#reenact-outputs:has(#reenact-video video) #reenact-preview { display: none !important; }
+/* A refused request: its message (the toast) is the one error shown; Gradio would also
+   put an "Error" badge over every output box, hiding what they held */
+[data-testid="status-tracker"]:has(> span.error) { display: none !important; }
+/* The plot starts below its box's label, which floats over the top of the box */
+#curves [data-testid="matplotlib"] { padding-top: 30px; }
 @media (max-width: 700px) {
   .gradio-container { padding: 4px !important; }
   #overlay, #latents, #consent, #device, #examples .label { display: none !important; }
@@ -84,23 +92,65 @@ footer, footer a, footer button, footer span { color: #374151 !important; }
   #edit-image img { max-height: 160px; }
   #test-video:not(:has(video)) { display: none !important; }
   #generate-recording { order: 10; }
+  /* all five tabs in one row, none behind a "More tabs" menu */
+  .tab-container button { padding-left: 6px !important; padding-right: 6px !important; }
 }
 """
 
 
-# Alt text for every picture the page shows (Gradio gives its images none): the label of the
-# picture's box, e.g. "Live preview", kept as pictures come and go.
+# Names that Gradio's components leave out or get wrong (axe-core checks them in the browser
+# test), mended as elements come and go:
+# - alt text for every picture (Gradio gives its images none): its box's label, e.g. "Live
+#   preview";
+# - an empty box's placeholder carries aria-label="Empty value" on a plain div, where a label
+#   is not allowed: it becomes an image named "<box label>: empty";
+# - an upload area is named "Drop an image file here to upload" while it shows "Drop Image
+#   Here - or - Click to Upload": without the aria-label its name is the text a user sees
+#   (and says, with speech input);
+# - a code block that scrolls sideways (the Learn tab's schema, on a phone) takes the focus,
+#   so that a keyboard can scroll it too;
+# - an error's header is a "button" holding the close button (a button in a button): the close
+#   button alone stays, the one control a keyboard needs.
+# And the first live frame of a run brings its preview into view where it is below the screen
+# (a phone): the button's own smooth scroll can be cut short as the page changes under it.
 JS = """
 () => {
-  const name = (img) => {
-    const block = img.closest('.block');
+  const previews = {'preview': 'generate-outputs', 'reenact-preview': 'reenact-outputs'};
+  const had = {};
+  const follow = () => Object.entries(previews).forEach(([id, box]) => {
+    const frame = document.querySelector(`#${id} img`);
+    if (frame && !had[id]) {
+      const r = frame.getBoundingClientRect();
+      if (r.top < 0 || r.bottom > window.innerHeight) {
+        document.getElementById(box)?.scrollIntoView({block: 'nearest'});
+      }
+    }
+    had[id] = !!frame;
+  });
+  const name = (e) => {
+    const block = e.closest('.block');
     const label = block && block.querySelector('[data-testid="block-label"]');
     return (label && label.textContent.trim()) || 'picture';
   };
-  const fill = () => document.querySelectorAll('img:not([alt]), img[alt=""]').forEach(
-    (img) => img.setAttribute('alt', name(img)));
+  const fill = () => {
+    document.querySelectorAll('img:not([alt]), img[alt=""]').forEach(
+      (img) => img.setAttribute('alt', name(img)));
+    document.querySelectorAll('div.empty[aria-label]:not([role])').forEach((box) => {
+      box.setAttribute('role', 'img');
+      box.setAttribute('aria-label', `${name(box)}: empty`);
+    });
+    document.querySelectorAll('button.upload-container[aria-label]').forEach(
+      (button) => button.removeAttribute('aria-label'));
+    document.querySelectorAll('pre:not([tabindex])').forEach(
+      (pre) => pre.setAttribute('tabindex', '0'));
+    document.querySelectorAll('.toast-header[role="button"]').forEach((head) => {
+      head.removeAttribute('role');
+      head.removeAttribute('tabindex');
+    });
+    follow();
+  };
   new MutationObserver(fill).observe(document.body, {subtree: true, childList: true,
-    attributes: true, attributeFilter: ['src', 'alt']});
+    attributes: true, attributeFilter: ['src', 'alt', 'aria-label']});
   fill();
 }
 """

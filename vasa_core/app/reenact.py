@@ -48,7 +48,7 @@ def reenact_tab(portrait: gr.Image) -> None:
             size = gr.Radio(SIZES, value="256", label="Output size")
             drive = gr.Button("Reenact", variant="primary", elem_id="reenact-button")
         with gr.Column():
-            with gr.Row():
+            with gr.Row(elem_id="reenact-outputs"):
                 preview = gr.Image(
                     label="Live preview", height=260, elem_id="reenact-preview", min_width=160
                 )

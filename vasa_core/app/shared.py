@@ -200,7 +200,8 @@ def knob_value(name: str, value: object) -> float:
 
 def live(work: Callable[[Callable], Path], total_hint: str) -> Iterator[tuple]:
     """Run `work(on_frame)` in a thread and yield (preview frame, status, None, None) while it
-    runs, then (last frame, status, video path, motion [T, DIM]).
+    runs, then (None, status, video path, motion [T, DIM]): the preview is cleared once the
+    video is there, so that the page shows the result alone, not a stale frame beside it.
 
     A thread, since Gradio streams what a generator yields: the request's own thread wakes
     every PREVIEW_EVERY_S to show the newest frame while the work goes on."""
@@ -231,4 +232,4 @@ def live(work: Callable[[Callable], Path], total_hint: str) -> Iterator[tuple]:
         if isinstance(error, VasaError):
             raise user_error(error) from None
         raise error
-    yield latest["frame"], f"done: {latest['count']} frames", result["video"], np.stack(rows)
+    yield None, f"done: {latest['count']} frames", result["video"], np.stack(rows)
