@@ -6,7 +6,8 @@ Bottom to top:
 2. the four stages, in the order of the data flow: face, audio, motion, render (a stage
    reads an earlier one only where the data flows: motion reads audio, render reads face);
 3. what uses the stages: data (corpus, ingest), training, eval;
-4. what puts it all together: pipeline, reenact, bench, viz, notebook, exercises, cli.
+4. what puts it all together: pipeline, reenact, bench, doctor, viz, notebook, exercises,
+   cli.
 Imports inside functions count too: a lazy import is still a dependency.
 """
 
@@ -26,6 +27,7 @@ LAYERS = {
         "reenact",
         "bench",
         "bench_live",
+        "doctor",
         "viz",
         "notebook",
         "exercises",

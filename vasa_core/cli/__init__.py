@@ -4,7 +4,7 @@ Each verb is a pair of small functions over the package's public API, one that a
 subparser and one that runs it, grouped by theme:
 
 - `make`: generate, render, reenact (the verbs that write a talking-face video);
-- `inspect`: analyze, schema, features, eval, bench (the verbs that look and report);
+- `inspect`: analyze, schema, features, eval, bench, doctor (the verbs that look and report);
 - `data`: tts, corpus, ingest, train (speech and training data);
 - `common`: what they share (portraits, output options, `--device`, ranged options).
 
@@ -42,6 +42,7 @@ ADD_VERBS = (
     data.add_train,
     inspect.add_eval,
     inspect.add_schema,
+    inspect.add_doctor,
 )
 
 

@@ -181,6 +181,22 @@ def run_eval(args: argparse.Namespace) -> None:
         print(f"plot saved to {plot}")
 
 
+def add_doctor(verbs: Verbs) -> None:
+    verb = verbs.add_parser(
+        "doctor", help="check this install in seconds: every part the kit needs, tried"
+    )
+    verb.set_defaults(run=run_doctor)
+
+
+def run_doctor(args: argparse.Namespace) -> None:
+    from vasa_core import doctor
+
+    results = doctor.run()
+    print(doctor.table(results))
+    if any(c.required and not c.ok for c in results):
+        raise SystemExit(1)
+
+
 def add_bench(verbs: Verbs) -> None:
     verb = verbs.add_parser("bench", help="render speed of this machine")
     verb.add_argument("--json", action="store_true")
