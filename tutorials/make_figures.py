@@ -37,7 +37,7 @@ CONTACT = {
     "blink": {"blink_left": 1.0, "blink_right": 1.0},
     "yaw +20": {"yaw": 20.0},
     "yaw -20": {"yaw": -20.0},
-    "pitch +15": {"pitch": 15.0},
+    "pitch +12": {"pitch": 12.0},  # the reach upwards (schema.REACH)
     "pitch -15": {"pitch": -15.0},
     "gaze left": {"gaze_yaw": -20.0},
     "gaze right": {"gaze_yaw": 20.0},
