@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import platform
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -70,7 +71,14 @@ def grid_sample_floor(size: int, device: torch.device, repeats: int = 20) -> flo
     return min(times)
 
 
-def run(frames: int = 100, sizes=(256, 512), devices=None) -> dict:
+def run(
+    frames: int = 100,
+    sizes: Sequence[int] = (256, 512),
+    devices: Sequence[torch.device] | None = None,
+    batches: Sequence[int | None] = (None,),
+) -> dict:
+    """Render speed for every device, size and batch (frames rendered at once; None for
+    the renderer's own default), and the audio and motion speeds, as one report."""
     from vasa_core import examples
     from vasa_core.face import analyze
     from vasa_core.render import Renderer
@@ -85,19 +93,26 @@ def run(frames: int = 100, sizes=(256, 512), devices=None) -> dict:
     for device in devices:
         for size in sizes:
             renderer = Renderer(latents, size=size, device=device)
-            renderer.render(motion[:8])  # warm-up
-            seconds = _seconds(lambda r=renderer: r.render(motion), 1, device, trials=3) / frames
             floor = grid_sample_floor(size, device)
-            results.append(
-                {
-                    "device": str(device),
-                    "size": size,
-                    "fps": round(1 / seconds, 1),
-                    "ms_per_frame": round(1000 * seconds, 2),
-                    "grid_sample_ms": round(1000 * floor, 3),
-                    "ratio_to_grid_sample": round(seconds / floor, 2),
-                }
-            )
+            for batch in batches:
+                # Only a batch asked for is passed, so the default is the renderer's own.
+                options = {} if batch is None else {"batch": batch}
+                renderer.render(motion[: max(8, batch or 0)], **options)  # warm-up
+                seconds = (
+                    _seconds(lambda r=renderer, o=options: r.render(motion, **o), 1, device, 3)
+                    / frames
+                )
+                results.append(
+                    {
+                        "device": str(device),
+                        "size": size,
+                        "batch": batch,
+                        "fps": round(1 / seconds, 1),
+                        "ms_per_frame": round(1000 * seconds, 2),
+                        "grid_sample_ms": round(1000 * floor, 3),
+                        "ratio_to_grid_sample": round(seconds / floor, 2),
+                    }
+                )
     audio = audio_speed()
     return {
         "audio_features_x_real_time": audio,
@@ -144,12 +159,15 @@ def motion_speed(device: torch.device, seconds: float = 10.0) -> float:
 
 def table(report: dict) -> str:
     rows = [
-        f"{'device':<8} {'size':>5} {'fps':>8} {'ms/frame':>9} {'grid_sample ms':>15} {'ratio':>6}"
+        f"{'device':<8} {'size':>5} {'batch':>5} {'fps':>8} {'ms/frame':>9} "
+        f"{'grid_sample ms':>15} {'ratio':>6}"
     ]
     for r in report["results"]:
+        batch = "-" if r.get("batch") is None else str(r["batch"])  # "-": the default
         rows.append(
-            f"{r['device']:<8} {r['size']:>5} {r['fps']:>8.1f} {r['ms_per_frame']:>9.2f} "
-            f"{r['grid_sample_ms']:>15.3f} {r['ratio_to_grid_sample']:>6.2f}"
+            f"{r['device']:<8} {r['size']:>5} {batch:>5} {r['fps']:>8.1f} "
+            f"{r['ms_per_frame']:>9.2f} {r['grid_sample_ms']:>15.3f} "
+            f"{r['ratio_to_grid_sample']:>6.2f}"
         )
     m = report["machine"]
     rows.append(

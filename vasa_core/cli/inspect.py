@@ -202,6 +202,17 @@ def add_bench(verbs: Verbs) -> None:
     verb.add_argument("--json", action="store_true")
     verb.add_argument("--frames", type=int, default=100, help="frames per measurement")
     verb.add_argument(
+        "--sizes",
+        metavar="N[,N...]",
+        help="output sizes to measure, comma-separated (default 256,512)",
+    )
+    verb.add_argument(
+        "--batch",
+        metavar="N[,N...]",
+        help="frames rendered at once (default: the renderer's own); several, "
+        "comma-separated, are each measured: 8,32",
+    )
+    verb.add_argument(
         "--live",
         action="store_true",
         help="a live session instead: latency and frame rate on speech fed at real time",
@@ -223,13 +234,43 @@ def run_bench(args: argparse.Namespace) -> None:
     if args.live:
         from vasa_core import bench_live
 
+        if args.sizes is not None or args.batch is not None:  # not silently ignored
+            raise VasaError("--sizes and --batch measure rendering; --live measures a session")
         if not 1 <= args.seconds <= 600:
             raise VasaError(f"--seconds {args.seconds} must be between 1 and 600")
         report = bench_live.run(args.seconds, device=chosen_device(args))
         print(json.dumps(report, indent=2) if args.json else bench_live.table(report))
         return
+    from vasa_core.render.renderer import SIZES
+
+    sizes = _numbers("--sizes", args.sizes) if args.sizes is not None else [256, 512]
+    if bad := [n for n in sizes if n not in SIZES]:
+        raise VasaError(
+            f"--sizes {args.sizes}: {bad[0]} is not one of {', '.join(map(str, SIZES))}"
+        )
+    batches: list[int | None] = [None]  # the renderer's own batch, unless asked for
+    if args.batch is not None:
+        batches = _numbers("--batch", args.batch)
+        if bad := [n for n in batches if not 1 <= n <= MAX_BATCH]:
+            raise VasaError(f"--batch {args.batch}: {bad[0]} must be between 1 and {MAX_BATCH}")
     # `auto` compares the devices this machine has (bench's own choice when given None);
     # a named device is measured alone.
     devices = None if args.device == "auto" else [chosen_device(args)]
-    report = bench.run(frames=args.frames, devices=devices)
+    report = bench.run(frames=args.frames, sizes=sizes, devices=devices, batches=batches)
     print(json.dumps(report, indent=2) if args.json else bench.table(report))
+
+
+# Frames at once: a bound against typos, since a thousand 512-px frames in floats already
+# take gigabytes of device memory.
+MAX_BATCH = 1024
+
+
+def _numbers(flag: str, text: str) -> list[int]:
+    """The whole numbers of a comma-separated option; one clear error naming it if not."""
+    try:
+        numbers = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise VasaError(f"{flag} {text}: give whole numbers, comma-separated (8,32)") from None
+    if not numbers:
+        raise VasaError(f"{flag} {text!r}: give at least one number")
+    return list(dict.fromkeys(numbers))  # each measured once, in the order given

@@ -7,14 +7,19 @@ x0 error, plus velocity and acceleration errors on the mouth and the pose, and t
 across the join with the context, so consecutive windows meet without a seam. Every
 `val_every` steps the same loss on windows of the held-out voices shows overfitting, and the
 run is saved (see `checkpointing`). Runs on CPU or GPU, and under `torchrun`
-(DistributedDataParallel) unchanged.
+(DistributedDataParallel: NCCL with one GPU per process, gloo on CPUs) unchanged. On a GPU
+the batches are built on the host while the previous step runs, and copied from pinned
+memory without waiting; the loss is read back only at validations, so the host never
+waits on the device in between.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +28,7 @@ from tqdm import tqdm
 
 from vasa_core import schema
 from vasa_core.device import pick_device
+from vasa_core.errors import VasaError
 from vasa_core.motion import diffusion
 from vasa_core.motion.model import Config, MotionDenoiser
 from vasa_core.training import checkpointing
@@ -105,15 +111,63 @@ def validate(model: MotionDenoiser, held: dict) -> float:
         return float(loss_fn(model, held, rng))
 
 
-def _start_distributed() -> tuple[int, int]:
-    """(rank, world size) of this process; under `torchrun` it joins the process group."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size <= 1:
-        return 0, world_size
-    torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    if torch.cuda.is_available():
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.distributed.get_rank(), world_size
+def _launched_by_torchrun() -> bool:
+    """Whether this process is one of a `torchrun` launch: then it joins the process group
+    even when it is the only one, so that `--nproc_per_node=1` runs the code of many."""
+    return "TORCHELASTIC_RUN_ID" in os.environ or _environment_int("WORLD_SIZE", 1) > 1
+
+
+def _environment_int(name: str, default: int) -> int:
+    """An integer that torchrun (or a user) put in the environment; one clear error if not."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise VasaError(f"the environment's {name}={text!r} is not a whole number") from None
+
+
+@contextlib.contextmanager
+def _process_group(device: torch.device) -> Iterator[tuple[int, int, torch.device]]:
+    """(rank, world size, this process's device) for the run inside; under `torchrun` the
+    process joins the group for it: over NCCL on GPUs, each process on the GPU of its local
+    rank, over gloo on CPUs. The backend follows the device asked for, not what the machine
+    has (a CPU run on a GPU machine cannot use NCCL, which reduces CUDA tensors only). The
+    group is left also when the run fails, so that the other processes stop too."""
+    if not _launched_by_torchrun():
+        yield 0, 1, device
+        return
+    local_rank = _environment_int("LOCAL_RANK", 0)
+    if device.type == "cuda":
+        count = torch.cuda.device_count()
+        if local_rank >= count:
+            raise VasaError(
+                f"local rank {local_rank} has no GPU of its own ({count} visible): "
+                f"run torchrun with --nproc_per_node at most {count}"
+            )
+        # Before the group starts, so that NCCL binds this process to its own GPU.
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    try:
+        yield torch.distributed.get_rank(), torch.distributed.get_world_size(), device
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def _parallel(model: MotionDenoiser, device: torch.device) -> torch.nn.Module:
+    """`model` wrapped to average its gradients over the process group (when there is one).
+    On a GPU, DDP is told the one device this process's replica lives on (`device_ids`, and
+    `output_device` for its outputs); without them it treats the model as spread over
+    devices and takes a slower path. On the CPU it takes none."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return model
+    if device.type == "cuda":
+        return torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index], output_device=device.index
+        )
+    return torch.nn.parallel.DistributedDataParallel(model)
 
 
 def train(
@@ -136,45 +190,46 @@ def train(
     clips' own (a corpus of a few minutes misses whole ranges, e.g. a smile no training clip
     has, and its held-out clips then fall far outside them; the shipped checkpoint's suit)."""
     out = checkpointing.check_output(out)
-    rank, world_size = _start_distributed()
-    device = pick_device(device)
-    torch.manual_seed(seed + rank)  # the model's initial weights come from it
-    config = config or Config()
-    clips = load_clips(data)
-    train_index, test_index = split(clips)
-    if stats is None:
-        mean, std = normalisation(clips, train_index)
-    else:
-        mean, std = (np.asarray(a, np.float32).reshape(schema.DIM) for a in stats)
-    model = MotionDenoiser(config).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    state = TrainingState(model, optimizer, mean, std)
-    if resume:
-        checkpointing.resume(state, out, device)
-    net = torch.nn.parallel.DistributedDataParallel(model) if world_size > 1 else model
-    # A resumed run draws new windows and noise, not those of the steps it already took.
-    seeds = (seed + 1000 * rank + state.step, seed + rank + state.step)
-    windows = Windows(clips, train_index, config, state.mean, state.std, seeds[0])
-    held = Windows(clips, test_index, config, state.mean, state.std, seed=12345).batch(256, device)
-    rng = torch.Generator(device=device).manual_seed(seeds[1])
-    run = dict(data=str(data), seed=seed, batch_size=batch_size, lr=lr, device=str(device))
-    run["world_size"] = world_size  # processes, each with a batch of `batch_size`
-    started = time.time()
-    bar = tqdm(total=steps, initial=state.step, desc="train", disable=not progress or rank != 0)
-    while state.step < steps:
-        batch = windows.batch(batch_size, device)
-        loss = optimise(net, state, batch, rng, learning_rate(state.step, steps, lr))
-        bar.update(1)
-        if state.step % val_every == 0 or state.step == steps:
-            # Only here is the loss read back (on a GPU, reading it waits for the step).
-            loss, val = float(loss), validate(model, held)
-            seconds = round(time.time() - started, 1)
-            row = {"step": state.step, "train_loss": loss, "val_loss": val, "seconds": seconds}
-            state.history.append(row)
-            bar.set_postfix(loss=f"{loss:.3f}", val=f"{val:.3f}")
-            if rank == 0:  # one writer; under DDP every rank holds the same weights
-                checkpointing.save(state, out, run)
-    bar.close()
-    if world_size > 1:
-        torch.distributed.destroy_process_group()
-    return out
+    with _process_group(pick_device(device)) as (rank, world_size, device):
+        torch.manual_seed(seed + rank)  # the model's initial weights come from it
+        config = config or Config()
+        clips = load_clips(data)
+        train_index, test_index = split(clips)
+        if stats is None:
+            mean, std = normalisation(clips, train_index)
+        else:
+            mean, std = (np.asarray(a, np.float32).reshape(schema.DIM) for a in stats)
+        model = MotionDenoiser(config).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+        state = TrainingState(model, optimizer, mean, std)
+        if resume:
+            checkpointing.resume(state, out, device)
+        net = _parallel(model, device)
+        # A resumed run draws new windows and noise, not those of the steps it already took.
+        seeds = (seed + 1000 * rank + state.step, seed + rank + state.step)
+        windows = Windows(clips, train_index, config, state.mean, state.std, seeds[0])
+        held = Windows(clips, test_index, config, state.mean, state.std, seed=12345).batch(
+            256, device
+        )
+        rng = torch.Generator(device=device).manual_seed(seeds[1])
+        run = dict(data=str(data), seed=seed, batch_size=batch_size, lr=lr, device=str(device))
+        run["world_size"] = world_size  # processes, each with a batch of `batch_size`
+        # How the gradients were averaged (nccl, gloo), or None for a run on its own.
+        run["backend"] = torch.distributed.get_backend() if net is not model else None
+        started = time.time()
+        bar = tqdm(total=steps, initial=state.step, desc="train", disable=not progress or rank != 0)
+        while state.step < steps:
+            batch = windows.batch(batch_size, device)
+            loss = optimise(net, state, batch, rng, learning_rate(state.step, steps, lr))
+            bar.update(1)
+            if state.step % val_every == 0 or state.step == steps:
+                # Only here is the loss read back (on a GPU, reading it waits for the step).
+                loss, val = float(loss), validate(model, held)
+                seconds = round(time.time() - started, 1)
+                row = {"step": state.step, "train_loss": loss, "val_loss": val, "seconds": seconds}
+                state.history.append(row)
+                bar.set_postfix(loss=f"{loss:.3f}", val=f"{val:.3f}")
+                if rank == 0:  # one writer; under DDP every rank holds the same weights
+                    checkpointing.save(state, out, run)
+        bar.close()
+        return out

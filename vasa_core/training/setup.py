@@ -116,9 +116,27 @@ class Windows:
             parts["controls"].append(self.clips.controls[clip])
             parts["has_ctx"].append(start >= p)
             parts["valid"].append(valid[take[p:]] & inside[p:])
-        return {
-            k: torch.as_tensor(np.array(v), device=device).float()
-            if k not in ("has_ctx", "valid")
-            else torch.as_tensor(np.array(v), device=device)
-            for k, v in parts.items()
-        }
+        return to_device(
+            {
+                k: np.array(v) if k in ("has_ctx", "valid") else np.array(v, np.float32)
+                for k, v in parts.items()
+            },
+            device,
+        )
+
+
+def to_device(arrays: dict[str, np.ndarray], device: torch.device | str) -> dict[str, torch.Tensor]:
+    """`arrays` as tensors on `device`. For a GPU each goes through pinned (page-locked) host
+    memory and is copied with `non_blocking`, so the copy overlaps the step still running on
+    the device instead of waiting for it (a copy from ordinary memory blocks the host until
+    it is done); on the CPU both are no-ops and the tensors share the arrays' memory."""
+    device = torch.device(device)
+    pinned = device.type == "cuda"
+    tensors = {}
+    for key, array in arrays.items():
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        if pinned:
+            # PyTorch's pinned allocator keeps this buffer alive until the copy is done.
+            tensor = tensor.pin_memory()
+        tensors[key] = tensor.to(device, non_blocking=pinned)
+    return tensors
