@@ -120,7 +120,7 @@ class Lids:
         """Lid skin over the covered part of each closing eye, then its lash line, in place:
         frames [B, 3, H, W], target landmarks [B, 478, 2], closure [B, 2] (0 open .. 1 shut)."""
         for eye, (corners, upper, lower) in enumerate(EYES):
-            closing = (closure[:, eye] > 0.02).nonzero()[:, 0]
+            closing = (closure[:, eye] > self._starts).nonzero()[:, 0]
             if len(closing) == 0:
                 continue
             points = target[closing]
@@ -191,11 +191,20 @@ class Lids:
         points = frame.point(s.reshape(1, -1), v.reshape(1, -1))[0]
         return sample_pixels(self.grain_image, points).reshape(3, *s.shape)
 
+    @property
+    def _starts(self) -> float:
+        """The closure from which a lid is painted. On a photo the warp's stretch of the lid
+        skin looks right for the small moves of a lid following the gaze down, so painting
+        (the renderer's costliest step, 1.5 ms a 512-px frame) waits for a blink."""
+        return 0.02 if self.drawing else 0.1
+
     def _fade_in(self, closure: torch.Tensor) -> torch.Tensor:
         """How fully a lid closing by `closure` [B] is painted: gradually on a photo (its
         skin blends), at once on a drawing, where a half-painted lid shows the old outline
         and the new one together."""
-        return smoothstep(closure / (0.08 if self.drawing else 0.3))
+        if self.drawing:
+            return smoothstep(closure / 0.08)
+        return smoothstep((closure - 0.1) / 0.25)
 
     def _lash_weight(self, closure, below, length) -> torch.Tensor:
         """The lash line along the margin as it closes: [B, N] in 0..1 for pixels `below`
