@@ -101,6 +101,19 @@ def test_streaming_in_chunks_gives_the_whole_clip_numbers(sizes):
         stream.push(mel[:1])
 
 
+def test_every_short_closure_owns_the_frame_of_its_centre():
+    """By the centre rule a 24 ms p between two frame centres (40 ms apart) owns no frame;
+    the owned rule gives it the frame holding its centre, where the motion is measured."""
+    phonemes = [("_", 0.0, 0.1), ("a", 0.1, 0.225), ("p", 0.225, 0.249), ("a", 0.249, 0.4)]
+    bilabial = CLASSES.index("bilabial")
+    centre = encoder_data.frame_labels(phonemes, 10, 25)
+    owned = encoder_data.owned_labels(phonemes, 10, 25)
+    assert bilabial not in centre
+    assert list(np.flatnonzero(owned == bilabial)) == [5]  # 0.237 s is in frame 5
+    assert (np.delete(owned, 5) == np.delete(centre, 5)).all()
+    assert list(encoder_data.centre_frames(phonemes, 10, 25, bilabial)) == [5]
+
+
 def _accuracy_and_majority(encoder: PhoneticEncoder, clip) -> tuple[float, float]:
     mel = compute_features(clip.samples, fps=encoder.config.fps).mel
     labels = encoder_data.frame_labels(clip.info["phonemes"], len(mel), encoder.config.fps)
@@ -164,11 +177,17 @@ def test_phonemes_map_onto_the_classes():
     ]
 
 
-def test_a_tiny_training_run_lowers_its_loss():
+def test_a_tiny_training_run_lowers_its_loss(tmp_path):
     examples = [encoder_data.training_example(5, i, 25.0, []) for i in range(6)]
     examples = [e for e in examples if e is not None][:3]
     assert len(examples) >= 2
     encoder = training.new_encoder(examples, EncoderConfig(), torch.device("cpu"))
-    windows = encoder_data.Windows(encoder, examples, window=48)
-    losses = training.fit(encoder, windows, steps=40, weights=training.class_weights(examples))
+    windows = encoder_data.Windows(encoder, examples, window=48, labels="owned")
+    weights = training.class_weights(examples, labels="owned", bilabial=2.0)
+    losses = training.fit(encoder, windows, steps=40, weights=weights)
     assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    # The cache keeps what training reads.
+    encoder_data.save_examples(tmp_path / "c.npz", examples, "k")
+    again = encoder_data.load_examples(tmp_path / "c.npz")
+    np.testing.assert_allclose(again[0].mel, examples[0].mel, atol=0.02)
+    assert (again[0].owned == examples[0].owned).all()

@@ -3,21 +3,26 @@ times, made here by both of the kit's synthesisers, and measuring it on voices i
 heard.
 
     python -m vasa_core.training.encoder --out vasa_core/checkpoints/encoder.safetensors \\
-        [--minutes 180] [--steps 4500] [--seed 0] [--cache FILE.npz]
+        [--minutes 240] [--steps 4500] [--seed 0] [--cache FILE.npz] [--compare OLD.safetensors]
 
 1. data: random utterances as the corpus draws them (`corpus.speak`: text, voice, rate,
    pitch; festival's voices stretched), espeak-ng and festival in turn; half the espeak-ng
    ones re-spoken with any of espeak-ng's speaker variants, for more speakers than the
    corpus's ten. Voices the corpus holds out are never used. Each utterance gets the
    corpus's pauses around it and an augmentation (`vasa_core.data.augment_speech`, which
-   keeps phoneme times exact); frame t is
-   labelled with the class of the phoneme at its centre.
+   keeps phoneme times exact); frame t is labelled with the class of the phoneme at its
+   centre, and besides ("owned" labels) the frame holding the centre of each p b m f v
+   with that class, so that a closure shorter than a frame is taught where the motion is
+   measured.
 2. training: random windows of 96 frames, cross-entropy weighted by 1 / sqrt(class
-   frequency) (closures are rare and matter most), AdamW with a cosine schedule.
+   frequency), the bilabial class's twice more (closures are rare, short and matter
+   most: a missed one leaves the mouth open on a p), AdamW with a cosine schedule.
 3. evaluation: the corpus's evaluation clips (`corpus.evaluation_clips`: sentences never
    trained on, augmented as the corpus augments) of the held-out voices, both engines;
-   frame accuracy, balanced accuracy, bilabial recall, per engine and voice, and the
-   confusion matrix, written with the commands and wall times to ENCODER_CARD.md.
+   frame accuracy, balanced accuracy, bilabial recall, the share of p/b/m centres called
+   bilabial, per engine and voice, and the confusion matrix (and with `--compare`, an
+   earlier encoder's figures on the same clips), written with the commands and wall times
+   to ENCODER_CARD.md.
 """
 
 from __future__ import annotations
@@ -26,17 +31,19 @@ import argparse
 import math
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vasa_core.audio import RATE, compute_features
+from vasa_core.audio import RATE, AudioFeatures, compute_features
 from vasa_core.audio.encoder import (
     CLASSES,
     EncoderConfig,
     EncoderNet,
     PhoneticEncoder,
+    load_encoder,
     save_encoder,
 )
 from vasa_core.data import corpus
@@ -48,6 +55,8 @@ from vasa_core.training.encoder_data import (
     Windows,
     augmentation_name,
     build_examples,
+    cache_key,
+    centre_frames,
     frame_labels,
     load_examples,
     save_examples,
@@ -55,10 +64,17 @@ from vasa_core.training.encoder_data import (
 )
 
 
-def class_weights(examples: list[Example], power: float = 0.5) -> torch.Tensor:
-    """1 / frequency ** power per class, scaled to average 1 over the training frames."""
-    counts = np.bincount(np.concatenate([e.labels for e in examples]), minlength=len(CLASSES))
+def class_weights(
+    examples: list[Example], power: float = 0.5, labels: str = "centre", bilabial: float = 1.0
+) -> torch.Tensor:
+    """1 / frequency ** power per class, the bilabial one times `bilabial` (a missed
+    closure costs the face more than a closure too many), scaled to average 1 over the
+    training frames of the label rule `labels`."""
+    counts = np.bincount(
+        np.concatenate([e.targets(labels) for e in examples]), minlength=len(CLASSES)
+    )
     weights = (counts + 1.0) ** -power
+    weights[CLASSES.index("bilabial")] *= bilabial
     return torch.tensor(weights * counts.sum() / (weights * counts).sum(), dtype=torch.float32)
 
 
@@ -151,22 +167,53 @@ def voice_group(voice: str) -> str:
     return next((m for m in corpus.HELD_OUT_VOICE_MARKS if m in voice), voice)
 
 
+@dataclass
+class Heard:
+    """One evaluation clip, measured once for any number of encoders."""
+
+    engine: str
+    voice: str  # its voice group (`voice_group`)
+    features: AudioFeatures
+    phonemes: list
+
+
+def hear(clips, fps: float) -> list[Heard]:
+    """The features and phonemes of corpus clips (with audio and phonemes)."""
+    return [
+        Heard(
+            clip.info["engine"],
+            voice_group(clip.info["voice"]),
+            compute_features(clip.samples, fps=fps),
+            clip.info["phonemes"],
+        )
+        for clip in clips
+    ]
+
+
 def evaluate(encoder: PhoneticEncoder, clips) -> dict:
-    """Scores over corpus clips (with audio and phonemes): all, per engine, per voice."""
+    """Scores over corpus clips (or `hear`'s of them): all, per engine, per voice. Frames
+    are labelled by the centre rule, as always; `pbm_centres` is the share of p/b/m whose
+    centre's frame is called bilabial, each p/b/m counting once, which is what
+    `eval.articulation` asks of the motion there."""
     fps = encoder.config.fps
-    rows = []  # (engine, voice group, labels, predictions) per clip
-    for clip in clips:
-        mel = compute_features(clip.samples, fps=fps).mel
-        labels = frame_labels(clip.info["phonemes"], len(mel), fps)
-        predicted = encoder.posteriors(mel).argmax(axis=1)
-        rows.append((clip.info["engine"], voice_group(clip.info["voice"]), labels, predicted))
+    heard = [c if isinstance(c, Heard) else hear([c], fps)[0] for c in clips]
+    bilabial = CLASSES.index("bilabial")
+    rows = []  # (engine, voice group, labels, predictions, called bilabial at centres)
+    for clip in heard:
+        predicted = encoder.posteriors(clip.features.mel).argmax(axis=1)
+        frames = len(predicted)
+        labels = frame_labels(clip.phonemes, frames, fps)
+        at = centre_frames(clip.phonemes, frames, fps, bilabial)
+        rows.append((clip.engine, clip.voice, labels, predicted, predicted[at] == bilabial))
 
     def over(keep) -> dict:
         chosen = [r for r in rows if keep(r)]
         result = scores(
             np.concatenate([r[2] for r in chosen]), np.concatenate([r[3] for r in chosen])
         )
-        return result | {"clips": len(chosen)}
+        centres = np.concatenate([r[4] for r in chosen])
+        pbm = float(centres.mean()) if len(centres) else float("nan")
+        return result | {"clips": len(chosen), "pbm_centres": pbm, "pbm": len(centres)}
 
     engines = sorted({r[0] for r in rows})
     voices = sorted({r[1] for r in rows})
@@ -183,9 +230,9 @@ def inference_seconds(encoder: PhoneticEncoder, seconds: float = 10.0) -> dict:
     times = {"features": [], "encoder": []}
     for _ in range(5):
         started = time.perf_counter()
-        mel = compute_features(samples * 0.1, fps=encoder.config.fps).mel
+        features = compute_features(samples * 0.1, fps=encoder.config.fps)
         middle = time.perf_counter()
-        encoder.posteriors(mel)
+        encoder.posteriors(features.mel)
         times["features"].append(middle - started)
         times["encoder"].append(time.perf_counter() - middle)
     return {k: float(np.median(v)) for k, v in times.items()}
@@ -193,7 +240,7 @@ def inference_seconds(encoder: PhoneticEncoder, seconds: float = 10.0) -> dict:
 
 def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
     """The training examples: from `--cache` where it was made with the same settings."""
-    key = f"{args.minutes}-{args.seed}-{fps}-{','.join(engines)}-{augmentation_name()}"
+    key = cache_key(args.minutes, args.seed, fps, engines)
     cache = Path(args.cache) if args.cache else None
     if cache and cache.is_file():
         with np.load(cache) as data:
@@ -209,16 +256,32 @@ def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float)
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vasa_core.training.encoder")
     parser.add_argument("--out", required=True, help="the .safetensors to write")
-    parser.add_argument("--minutes", type=float, default=180.0, help="of training speech")
+    parser.add_argument("--minutes", type=float, default=240.0, help="of training speech")
     parser.add_argument("--steps", type=int, default=4500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default="espeak,festival")
+    parser.add_argument(
+        "--labels",
+        default="owned",
+        choices=("centre", "owned"),
+        help="training labels: the phoneme at each frame's centre, or that and besides "
+        "p b m f v at the frame holding their centre",
+    )
+    parser.add_argument(
+        "--bilabial-weight",
+        type=float,
+        default=2.0,
+        help="the bilabial class's loss weight, times its 1/sqrt(frequency)",
+    )
     parser.add_argument("--eval-clips", type=int, default=60, help="per set of voices")
     parser.add_argument("--workers", type=int, default=2, help="processes making speech")
     parser.add_argument(
         "--threads", type=int, help="torch's CPU threads (default: torch's own choice)"
     )
     parser.add_argument("--cache", help="an .npz to keep the training speech in")
+    parser.add_argument(
+        "--compare", help="an earlier encoder checkpoint to score on the same held-out clips"
+    )
     parser.add_argument("--card", help="the model card (default: ENCODER_CARD.md beside --out)")
     return parser.parse_args(argv)
 
@@ -234,17 +297,24 @@ def main(argv: list[str] | None = None) -> None:
         torch.set_num_threads(args.threads)
     print(f"{len(examples)} utterances, {sum(len(e.labels) for e in examples)} frames")
     encoder = new_encoder(examples, config, device, args.seed)
-    windows = Windows(encoder, examples)
-    losses = fit(encoder, windows, args.steps, args.seed, class_weights(examples), progress=True)
+    windows = Windows(encoder, examples, labels=args.labels)
+    weights = class_weights(examples, labels=args.labels, bilabial=args.bilabial_weight)
+    losses = fit(encoder, windows, args.steps, args.seed, weights, progress=True)
     clock["training"] = time.time()
-    held = evaluate(encoder, corpus.evaluation_clips(args.eval_clips, "held-out", engines=engines))
+    # Heard once: espeak-ng's samples depend on what the process spoke before, so clips made
+    # twice can differ, and a comparison must score the same ones.
+    clips = hear(corpus.evaluation_clips(args.eval_clips, "held-out", engines=engines), config.fps)
+    held = evaluate(encoder, clips)
     seen = evaluate(encoder, corpus.evaluation_clips(args.eval_clips, "training", engines=engines))
+    before = None
+    if args.compare:
+        before = evaluate(load_encoder(args.compare, device="cpu"), clips) | {"path": args.compare}
     clock["evaluation"] = time.time()
     run = describe(args, examples, encoder, losses, clock)
     encoder.training = run | {"held_out": {k: held[k] for k in ("all", "engine")}}
     save_encoder(out, encoder)
     card = Path(args.card) if args.card else out.with_name("ENCODER_CARD.md")
-    write_card(card, run, held, seen, inference_seconds(encoder))
+    write_card(card, run, held, seen, inference_seconds(encoder), before)
     print(
         f"held-out voices: accuracy {held['all']['accuracy']:.3f}, balanced "
         f"{held['all']['balanced_accuracy']:.3f}, bilabial recall "
@@ -259,12 +329,19 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
     marks = ["start", "data", "training", "evaluation"]
     seconds = {b: clock[b] - clock[a] for a, b in zip(marks, marks[1:], strict=False)}
     engines = [e.engine for e in examples]
-    labels = np.concatenate([e.labels for e in examples])
-    options = {"--engines": args.engines != "espeak,festival", "--threads": args.threads}
+    labels = np.concatenate([e.targets(args.labels) for e in examples])
+    options = {
+        "--labels": args.labels != "owned",
+        "--bilabial-weight": args.bilabial_weight != 2.0,
+        "--engines": args.engines != "espeak,festival",
+        "--threads": args.threads,
+        "--cache": args.cache,
+        "--compare": args.compare,
+    }
     command = (
         f"python -m vasa_core.training.encoder --out {args.out} --minutes {args.minutes:g} "
         f"--steps {args.steps} --seed {args.seed}"
-    ) + "".join(f" {k} {getattr(args, k[2:])}" for k, on in options.items() if on)
+    ) + "".join(f" {k} {getattr(args, k[2:].replace('-', '_'))}" for k, on in options.items() if on)
     return {
         "command": command,
         "config": encoder.config.as_dict() | {"past": encoder.config.past},
@@ -273,6 +350,8 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "clips": len(examples),
         "engine_clips": ", ".join(f"{e} {engines.count(e)}" for e in sorted(set(engines))),
         "class_frames": np.bincount(labels, minlength=len(CLASSES)).tolist(),
+        "labels": args.labels,
+        "bilabial_weight": args.bilabial_weight,
         "augmentation": augmentation_name(),
         "seed": args.seed,
         "steps": args.steps,

@@ -47,12 +47,41 @@ def frame_labels(phonemes: list, frames: int, fps: float) -> np.ndarray:
     return labels
 
 
+# The lip gestures the motion needs at their centres, whatever their length.
+OWNED = tuple(CLASSES.index(k) for k in ("labiodental", "bilabial"))
+
+
+def owned_labels(phonemes: list, frames: int, fps: float) -> np.ndarray:
+    """`frame_labels`, and besides: the frame holding the centre of each p b m (and f v) is
+    labelled so. A p of 30 ms between two frame centres owns no frame by the centre rule
+    and is never taught, yet the motion must close the lips at its centre
+    (`eval.articulation` looks at that frame)."""
+    labels = frame_labels(phonemes, frames, fps)
+    for symbol, start, end in phonemes:
+        kind = phoneme_class(symbol)
+        at = int((start + end) / 2 * fps)
+        if kind in OWNED and 0 <= at < frames:
+            labels[at] = kind
+    return labels
+
+
+def centre_frames(phonemes: list, frames: int, fps: float, kind: int) -> np.ndarray:
+    """The frame holding the centre of each phoneme of class `kind`."""
+    at = [int((a + b) / 2 * fps) for s, a, b in phonemes if phoneme_class(s) == kind]
+    return np.array([f for f in at if 0 <= f < frames], np.int64)
+
+
 @dataclass
 class Example:
     mel: np.ndarray  # [T, 80] log-mel, as compute_features gives it
-    labels: np.ndarray  # [T] class indices
+    labels: np.ndarray  # [T] class indices (`frame_labels`)
     engine: str
     voice: str
+    owned: np.ndarray | None = None  # [T] `owned_labels`
+
+    def targets(self, labels: str) -> np.ndarray:
+        """The labels of the rule named: "centre" (`frame_labels`) or "owned"."""
+        return self.labels if labels == "centre" else self.owned
 
 
 def augment_timed(samples: np.ndarray, phonemes: list, rng: np.random.Generator):
@@ -62,6 +91,12 @@ def augment_timed(samples: np.ndarray, phonemes: list, rng: np.random.Generator)
 
 def augmentation_name() -> str:
     return "augment_speech.augment_speech"
+
+
+def cache_key(minutes: float, seed: int, fps: float, engines: tuple[str, ...]) -> str:
+    """What a cache of training examples was made with (and holds: labels by both rules),
+    so that a stale one is remade."""
+    return f"{minutes}-{seed}-{fps}-{','.join(engines)}-{augmentation_name()}-owned"
 
 
 def _respeak(speech: tts.Speech, info: dict, rng: np.random.Generator) -> tuple:
@@ -96,7 +131,8 @@ def training_example(seed: int, index: int, fps: float, voices: list[str]) -> Ex
     timed.append(("_", timed[-1][2], len(samples) / RATE))  # augmenting keeps them covering
     samples, timed = augment_timed(samples.astype(np.float32), timed, audio_rng)
     mel = compute_features(samples, fps=fps).mel
-    return Example(mel, frame_labels(timed, len(mel), fps), engine, info["voice"])
+    labels, owned = (rule(timed, len(mel), fps) for rule in (frame_labels, owned_labels))
+    return Example(mel, labels, engine, info["voice"], owned)
 
 
 def _example_job(job: tuple) -> Example | None:
@@ -128,6 +164,7 @@ def save_examples(path: Path, examples: list[Example], key: str = "") -> None:
         path,
         mel=np.concatenate([e.mel for e in examples]).astype(np.float16),
         labels=np.concatenate([e.labels for e in examples]).astype(np.int8),
+        owned=np.concatenate([e.owned for e in examples]).astype(np.int8),
         starts=starts,
         engines=np.array([e.engine for e in examples]),
         voices=np.array([e.voice for e in examples]),
@@ -137,9 +174,16 @@ def save_examples(path: Path, examples: list[Example], key: str = "") -> None:
 
 def load_examples(path: Path) -> list[Example]:
     with np.load(path) as data:
-        s = data["starts"]
+        s, mel, labels = data["starts"], data["mel"], data["labels"]
+        owned = data["owned"]
         return [
-            Example(data["mel"][a:b].astype(np.float32), data["labels"][a:b].astype(np.int64), e, v)
+            Example(
+                mel[a:b].astype(np.float32),
+                labels[a:b].astype(np.int64),
+                e,
+                v,
+                owned[a:b].astype(np.int64),
+            )
             for a, b, e, v in zip(s[:-1], s[1:], data["engines"], data["voices"], strict=True)
         ]
 
@@ -156,21 +200,27 @@ class Windows:
     """Random training windows over the normalised clips, laid end to end with the same
     zero padding the encoder's stream uses (past before, look-ahead and more after)."""
 
-    def __init__(self, encoder: PhoneticEncoder, examples: list[Example], window: int = WINDOW):
+    def __init__(
+        self,
+        encoder: PhoneticEncoder,
+        examples: list[Example],
+        window: int = WINDOW,
+        labels: str = "centre",
+    ):
         c = encoder.config
         self.window, self.past, self.span = window, c.past, c.past + window + c.lookahead
-        inputs, labels, starts = [], [], []
+        inputs, targets, starts = [], [], []
         at = 0
         for e in examples:
             after = c.lookahead + max(0, window - len(e.labels))
             inputs += [np.zeros((c.past, c.n_mels)), encoder.normaliser()(e.mel)]
             inputs.append(np.zeros((after, c.n_mels)))
-            labels += [np.full(c.past, IGNORE), e.labels, np.full(after, IGNORE)]
+            targets += [np.full(c.past, IGNORE), e.targets(labels), np.full(after, IGNORE)]
             # Windows may start at any frame that leaves a full window inside the clip.
             starts.append(at + np.arange(max(1, len(e.labels) - window + 1)))
             at += c.past + len(e.labels) + after
         self.inputs = torch.from_numpy(np.concatenate(inputs).astype(np.float32))
-        self.labels = torch.from_numpy(np.concatenate(labels).astype(np.int64))
+        self.labels = torch.from_numpy(np.concatenate(targets).astype(np.int64))
         self.starts = torch.from_numpy(np.concatenate(starts))
 
     def batch(self, size: int, rng: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
