@@ -369,7 +369,8 @@ def test_every_verb_has_bad_input_cases():
 
     verbs = build_parser()._subparsers._group_actions[0].choices
     covered = {c.values[0][0] for c in CASES}
-    assert set(verbs) - covered == {"schema"}  # schema takes no input to get wrong
+    # schema and doctor take no input to get wrong
+    assert set(verbs) - covered == {"schema", "doctor"}
 
 
 # Several faces ---------------------------------------------------------------------------
