@@ -100,3 +100,14 @@ def test_controls_change_during_a_session_without_a_jump(pipe, face, speech):
     gaze = np.array([f.motion[schema.index("gaze_yaw")] for f in before + after])
     assert np.abs(np.diff(gaze)).max() < 5.0  # degrees a frame
     assert gaze[-5:].mean() > gaze[: len(before)].mean() + 8.0  # and it got there
+
+
+def test_sustained_fps_leaves_out_the_look_ahead_wait():
+    from vasa_core.bench_live import sustained_fps
+
+    # 25 frames a second for 10 s, the first one 0.15 s after the feed began: the
+    # sustained rate is the frames' own rate, however late the first one came.
+    ready = 0.15 + np.arange(250) / 25.0
+    assert sustained_fps(ready) == pytest.approx(25.0)
+    assert sustained_fps(0.15 + np.arange(250) / 20.0) == pytest.approx(20.0)
+    assert sustained_fps(np.array([1.0])) == 0.0

@@ -1,0 +1,71 @@
+"""Where the generated lips fail to close: what the phonetic encoder said at those p/b/m.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/closure_misses.py [--voices training]
+        [--clips 30] [--checkpoint CKPT]
+
+For every p/b/m centre of the clips (`articulation.centre_frames`), the generated mouth is
+closed or not (`articulation.CLOSED_GAP`), and the encoder's bilabial posterior there is
+the highest over the centre's frames. If the misses are centres the encoder did not call
+bilabial, a better generator cannot close them: the encoder is the limit. The same
+posterior at open-vowel centres shows what a lower threshold would cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from vasa_core.audio import compute_features
+from vasa_core.audio.encoder import CLASSES
+from vasa_core.data import corpus
+from vasa_core.eval import metrics
+from vasa_core.eval.articulation import CLOSED_GAP, centre_frames
+from vasa_core.motion.generator import MotionGenerator
+from vasa_core.settings import Sampling
+
+BILABIAL = CLASSES.index("bilabial")
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def collect(generator: MotionGenerator, clips: int, voices: str) -> dict[str, np.ndarray]:
+    """Per p/b/m centre, closed or missed: (posterior, opening); per open vowel the same."""
+    found: dict[str, list] = {"closed": [], "missed": [], "open vowel": []}
+    for clip in corpus.evaluation_clips(clips, voices, engines=("espeak", "festival")):
+        features = compute_features(clip.samples)
+        heard = generator.listen(features)[:, BILABIAL]
+        opening = metrics.mouth_opening(generator.generate(features, clip.controls, 0, Sampling()))
+        phonemes, frames = clip.info["phonemes"], features.frames
+        for near in centre_frames(phonemes, features.fps, frames, "bilabial"):
+            kind = "closed" if opening[near].min() < CLOSED_GAP else "missed"
+            found[kind].append((heard[near].max(), opening[near].min()))
+        for near in centre_frames(phonemes, features.fps, frames, "open"):
+            found["open vowel"].append((heard[near].max(), opening[near].max()))
+    return {kind: np.array(rows).reshape(-1, 2) for kind, rows in found.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--voices", choices=("held-out", "training"), default="training")
+    parser.add_argument("--clips", type=int, default=30)
+    parser.add_argument("--checkpoint")
+    args = parser.parse_args()
+    found = collect(MotionGenerator(args.checkpoint, "cpu"), args.clips, args.voices)
+    closed, missed = len(found["closed"]), len(found["missed"])
+    print(f"{args.voices} voices: p/b/m closed {closed} of {closed + missed}")
+    print(f"bilabial posterior at quantiles {QUANTILES}, and the median mouth opening:")
+    for kind, rows in found.items():
+        if len(rows):
+            print(
+                f"  {kind:<11} {np.round(np.quantile(rows[:, 0], QUANTILES), 3)}"
+                f"  opening {np.median(rows[:, 1]):.3f} face widths"
+            )
+    for threshold in (0.1, 0.2, 0.3, 0.5):
+        print(
+            f"  posterior > {threshold}: {np.mean(found['missed'][:, 0] > threshold):.0%} of the"
+            f" misses, {np.mean(found['open vowel'][:, 0] > threshold):.0%} of the open vowels"
+        )
+
+
+if __name__ == "__main__":
+    main()
