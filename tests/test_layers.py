@@ -5,7 +5,8 @@ Bottom to top:
    curves;
 2. the four stages, in the order of the data flow: face, audio, motion, render (a stage
    reads an earlier one only where the data flows: motion reads audio, render reads face);
-3. what uses the stages: data (corpus, ingest), training, eval;
+3. what uses the stages: data (corpus, ingest), training, eval, latent_model (the learned
+   face latent of notebook 06);
 4. what puts it all together: pipeline, reenact, bench, doctor, viz, notebook, exercises,
    cli.
 Imports inside functions count too: a lazy import is still a dependency.
@@ -20,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "vasa_core"
 LAYERS = {
     1: {"errors", "files", "native", "device", "schema", "settings", "media", "examples", "curves"},
     2: {"face", "audio", "motion", "render"},
-    3: {"data", "training", "eval"},
+    3: {"data", "training", "eval", "latent_model"},
     4: {
         "pipeline",
         "live",

@@ -240,3 +240,56 @@ def train_step(step) -> str:
         "before each backward pass?)",
     )
     return "Two of your steps move the weights exactly as the reference does."
+
+
+def latent_swap(loss_fn) -> str:
+    """`loss_fn(model, frame_a, frame_b) -> loss`: VASA-1's swap loss within one identity
+    (notebook 06), against `latent_model.swap_loss` on a small untrained autoencoder and
+    random frames: the value, and the gradient it sends to every weight."""
+    import torch
+
+    from vasa_core import latent_model
+
+    torch.manual_seed(11)
+    model = latent_model.FaceAutoencoder(latent_model.Config(width=8))
+    g = torch.Generator().manual_seed(12)
+    frame_a, frame_b = (
+        torch.rand(4, 3, latent_model.SIZE, latent_model.SIZE, generator=g) for _ in range(2)
+    )
+    reference = latent_model.swap_loss(model, frame_a, frame_b)
+    model.zero_grad()
+    reference.backward()
+    wanted = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    mine = answer_of(loss_fn(model, frame_a.clone(), frame_b.clone()))
+    expect(
+        torch.is_tensor(mine) and mine.numel() == 1,
+        "return the loss as a one-number tensor (not a float), so training can "
+        "backpropagate through it",
+    )
+    expect(
+        mine.requires_grad, "the loss does not reach the weights: was it computed under no_grad?"
+    )
+    value, target = float(mine.detach()), float(reference.detach())
+    ratio = value / target
+    expect(
+        not np.isclose(ratio, frame_b[0].numel() * len(frame_b), rtol=1e-3),
+        "your loss is the right error summed: average it over every pixel, as the other "
+        "losses of the notebook do",
+    )
+    expect(
+        abs(value - target) < 1e-5 * max(1.0, target),
+        "your loss differs from the swap loss (hint: which frame's identity code, which "
+        "frame's pose and dynamics codes go into the decoder, and which frame must come out?)",
+    )
+    mine.backward()
+    moved = max(
+        float((p.grad - w).abs().max()) if p.grad is not None else float(w.abs().max())
+        for p, w in zip(model.parameters(), wanted, strict=True)
+    )
+    expect(
+        moved < 1e-5,
+        "the value is right but the gradient is not: do all three codes come from the "
+        "model's own encoder, with nothing detached?",
+    )
+    return "Your swap loss gives the library's value and gradients."
