@@ -65,25 +65,37 @@ def test_shapes_of_codes_and_pictures():
     ).shape[:2] == (2, 5)
 
 
-def test_batched_losses_match_the_functions(grid):
-    torch.manual_seed(0)
-    model = lm.FaceAutoencoder(lm.Config(width=8))
-    batch = lm.sample_batch(grid, 6, np.random.default_rng(0))
-    parts = lm.losses(model, batch)
-    pairs = {
-        "reconstruction": lm.reconstruction_loss(model, batch["target"]),
-        "swap": lm.swap_loss(model, batch["same_identity"], batch["target"]),
+def _pixel_losses(model, batch, weight=None):
+    """The standalone pixel losses of a batch, by the names `lm.losses` gives them."""
+    return {
+        "reconstruction": lm.reconstruction_loss(model, batch["target"], weight),
+        "swap": lm.swap_loss(model, batch["same_identity"], batch["target"], weight),
         "split": lm.split_loss(
             model,
             batch["same_identity"],
             batch["same_pose"],
             batch["same_expression"],
             batch["target"],
+            weight,
         ),
-        "cross_identity": lm.cross_identity_loss(model, batch["target"], batch["same_motion"]),
     }
+
+
+def test_batched_losses_match_the_functions(grid):
+    torch.manual_seed(0)
+    model = lm.FaceAutoencoder(lm.Config(width=8))
+    batch = lm.sample_batch(grid, 6, np.random.default_rng(0))
+    parts = lm.losses(model, batch)
+    pairs = _pixel_losses(model, batch)
+    pairs["cross_identity"] = lm.cross_identity_loss(model, batch["target"], batch["same_motion"])
     for name, value in pairs.items():
         assert float(parts[name].detach()) == pytest.approx(float(value.detach()), rel=1e-4)
+    # with pixel weights (`expression_weights` of the grid, picked by the target's identity)
+    weight = lm.expression_weights(grid, 4.0)[batch["i"]]
+    weighted = lm.losses(model, {**batch, "weight": weight})
+    for name, value in _pixel_losses(model, batch, weight).items():
+        assert float(weighted[name].detach()) == pytest.approx(float(value.detach()), rel=1e-4)
+        assert float(weighted[name].detach()) != pytest.approx(float(parts[name].detach()))
     assert set(lm.losses(model, batch, lm.RECONSTRUCTION_ONLY)) == {"reconstruction", "total"}
     # the batch's partners share what their names say
     i, p, e = batch["i"].numpy(), batch["p"].numpy(), batch["e"].numpy()
@@ -104,6 +116,16 @@ def test_training_lowers_the_loss_and_the_swap_follows_the_driving_frame(grid):
         who, how = model.encode(source), model.encode(target)
         swapped = model.decode(who.identity, how.pose, how.dynamics)
     assert F.mse_loss(swapped, target) < 0.8 * F.mse_loss(source, target)
+
+
+def test_expression_weights_count_most_where_expression_changes_the_picture(grid):
+    weights = lm.expression_weights(grid, 4.0)
+    assert weights.shape == (grid.shape[0], 1, lm.SIZE, lm.SIZE)
+    assert torch.allclose(weights.mean(dim=(1, 2, 3)), torch.ones(grid.shape[0]), atol=1e-5)
+    assert (weights > 0).all() and weights.amax() > 3
+    # the top corners (background, far from mouth and eyes) count less than average
+    assert weights[:, :, :4, :4].mean() < 1
+    assert torch.equal(lm.expression_weights(grid, 0.0), torch.ones_like(weights))
 
 
 def test_probes_read_what_is_there_and_not_what_is_not():

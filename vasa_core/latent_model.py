@@ -47,6 +47,8 @@ FACTORS: tuple[str, ...] = POSE_FACTORS + DYNAMICS_FACTORS
 POSE_RANGE = np.array([[-15.0, 15.0], [-12.0, 4.0], [-12.0, 12.0]])
 DYNAMICS_RANGE = np.array([[0.0, 0.7], [0.0, 1.0], [0.0, 1.0], [0.0, 1.0]])
 VARIANTS: tuple[str, ...] = ("", "mirrored", "grey", "mirrored, grey")
+CROP = 1.5  # side of the crop about the face, in face widths
+CROP_RAISE = 0.1  # the crop's centre above the landmarks' middle, in face widths
 CODES: tuple[str, ...] = ("identity", "pose", "dynamics")
 
 
@@ -128,12 +130,12 @@ def motion_row(own: np.ndarray, pose: np.ndarray, expression: np.ndarray, mirror
 
 
 def _crop_box(renderer, own: np.ndarray) -> tuple[int, int, int]:
-    """(left, top, side) of a square about the face in the renderer's frames: centred a
-    little above the landmarks' middle, one and a half face widths across."""
+    """(left, top, side) of a square about the face in the renderer's frames: `CROP` face
+    widths across, centred `CROP_RAISE` face widths above the landmarks' middle."""
     points = renderer.landmarks(own)[0, :, :2]
-    side = int(round(min(1.5 * renderer.face_width, RENDER_SIZE)))
+    side = int(round(min(CROP * renderer.face_width, RENDER_SIZE)))
     cx, cy = points.mean(axis=0)
-    cy -= 0.1 * renderer.face_width
+    cy -= CROP_RAISE * renderer.face_width
     left = int(np.clip(round(cx - side / 2), 0, RENDER_SIZE - side))
     top = int(np.clip(round(cy - side / 2), 0, RENDER_SIZE - side))
     return left, top, side
@@ -301,29 +303,67 @@ class FaceAutoencoder(nn.Module):
 # ---------------------------------------------------------------------------- losses
 
 
-def reconstruction_loss(model: FaceAutoencoder, frames: torch.Tensor) -> torch.Tensor:
-    """Encode and decode the same frames: the mean squared pixel error."""
-    return F.mse_loss(model(frames), frames)
+def expression_weights(grid: FaceGrid, emphasis: float) -> torch.Tensor:
+    """Per-identity pixel weights [I, 1, S, S] that count most where expression changes the
+    picture, measured on `grid` itself (pass the training grid, never the test grid).
+
+    Why: a mouth or an eyelid is a few pixels of a 48 px crop, so in a plain mean squared
+    error the expression is a small share of the loss, smaller than the blur the decoder
+    is still busy with, and the model never learns it. For each identity this takes every
+    pixel's spread across the grid's expressions at one pose, averaged over poses and
+    colour channels and divided by its mean over the picture (1 on average); the weight is
+    `1 + emphasis` times that, scaled to average 1 again, so it only moves the pixel
+    error's attention, not its size. `emphasis` 0 gives uniform weights.
+    """
+    pixels = torch.from_numpy(grid.images).float().div_(255.0)  # [I, P, E, S, S, 3]
+    spread = pixels.std(dim=2).mean(dim=(1, 4))  # [I, S, S]
+    spread = spread / spread.mean(dim=(1, 2), keepdim=True)
+    return ((1.0 + emphasis * spread) / (1.0 + emphasis))[:, None]
 
 
-def swap_loss(model: FaceAutoencoder, frame_a: torch.Tensor, frame_b: torch.Tensor):
+def pixel_loss(decoded: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None):
+    """The mean squared pixel error, each pixel counted `weight` [N, 1, S, S] times (from
+    `expression_weights`, picked by each target's identity); plain MSE without weights."""
+    if weight is None:
+        return F.mse_loss(decoded, target)
+    return (weight * (decoded - target).pow(2)).mean()
+
+
+def reconstruction_loss(
+    model: FaceAutoencoder, frames: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Encode and decode the same frames: the (weighted) mean squared pixel error."""
+    return pixel_loss(model(frames), frames, weight)
+
+
+def swap_loss(
+    model: FaceAutoencoder,
+    frame_a: torch.Tensor,
+    frame_b: torch.Tensor,
+    weight: torch.Tensor | None = None,
+):
     """VASA-1's swap, within one identity: decode the identity code of frame A with the
     pose and dynamics codes of frame B (same person, another pose and expression); the
     result must be frame B. The identity code then cannot carry pose or expression: frame
     A's would be wrong for B."""
     a, b = model.encode(frame_a), model.encode(frame_b)
-    return F.mse_loss(model.decode(a.identity, b.pose, b.dynamics), frame_b)
+    return pixel_loss(model.decode(a.identity, b.pose, b.dynamics), frame_b, weight)
+
+
+def code_disagreement(mi: torch.Tensor, mj: torch.Tensor) -> torch.Tensor:
+    """How far apart paired codes `mi[k]`, `mj[k]` [N, dim] lie, relative to how far apart
+    the codes of different frames of the batch lie (`mi` against itself shifted by one),
+    so that shrinking every code towards zero does not count as agreeing."""
+    same = (mi - mj).pow(2).sum(1).mean()
+    spread = (mi - mi.roll(1, dims=0)).pow(2).sum(1).mean()
+    return same / (spread + 1e-6)
 
 
 def cross_identity_loss(model: FaceAutoencoder, frame_i: torch.Tensor, frame_j: torch.Tensor):
     """Cross-identity consistency: frames of two different identities under the same pose
-    and expression should get the same pose and dynamics codes. Measured relative to how
-    far apart the codes of different motions lie in the batch, so that shrinking every code
-    towards zero does not count as agreeing."""
-    mi, mj = model.encode(frame_i).motion(), model.encode(frame_j).motion()
-    same = (mi - mj).pow(2).sum(1).mean()
-    spread = (mi - mi.roll(1, dims=0)).pow(2).sum(1).mean()
-    return same / (spread + 1e-6)
+    and expression should get the same pose and dynamics codes (`code_disagreement` of
+    their motion codes)."""
+    return code_disagreement(model.encode(frame_i).motion(), model.encode(frame_j).motion())
 
 
 def split_loss(
@@ -332,6 +372,7 @@ def split_loss(
     frame_pose: torch.Tensor,
     frame_dynamics: torch.Tensor,
     target: torch.Tensor,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The swap taken two steps further: identity from one frame of the target's face,
     pose from a frame of another face with the target's head pose (another expression),
@@ -343,17 +384,21 @@ def split_loss(
     identity = model.encode(frame_id).identity
     pose = model.encode(frame_pose).pose
     dynamics = model.encode(frame_dynamics).dynamics
-    return F.mse_loss(model.decode(identity, pose, dynamics), target)
+    return pixel_loss(model.decode(identity, pose, dynamics), target, weight)
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How much each loss counts; 0 switches it off (and skips its work)."""
+    """How much each loss counts; 0 switches it off (and skips its work). `expression` is
+    not a loss: it is the `emphasis` of `expression_weights`, how much more the pixel
+    losses count where expression changes the picture (0, the default: every pixel
+    alike)."""
 
     reconstruction: float = 1.0
     swap: float = 1.0
     cross_identity: float = 0.1
     split: float = 1.0
+    expression: float = 0.0
 
 
 RECONSTRUCTION_ONLY = Weights(swap=0.0, cross_identity=0.0, split=0.0)
@@ -386,11 +431,9 @@ def losses(model: FaceAutoencoder, batch: dict[str, torch.Tensor], weights: Weig
     if wanted:
         decoded = model.decode(*(torch.cat(c) for c in zip(*wanted.values(), strict=True)))
         for k, name in enumerate(wanted):
-            parts[name] = F.mse_loss(decoded[k * n : (k + 1) * n], target)
+            parts[name] = pixel_loss(decoded[k * n : (k + 1) * n], target, batch.get("weight"))
     if weights.cross_identity:
-        mi, mj = t.motion(), part["same_motion"].motion()
-        same = (mi - mj).pow(2).sum(1).mean()
-        parts["cross_identity"] = same / ((mi - mi.roll(1, dims=0)).pow(2).sum(1).mean() + 1e-6)
+        parts["cross_identity"] = code_disagreement(t.motion(), part["same_motion"].motion())
     scale = {
         "reconstruction": weights.reconstruction,
         "swap": weights.swap,
@@ -478,8 +521,10 @@ def train(
     progress: Callable[[int, dict[str, float]], None] | None = None,
 ) -> tuple[FaceAutoencoder, History]:
     """Train a fresh `FaceAutoencoder` for `steps` steps on `grid`; the learning rate falls
-    along a cosine to a tenth. Losses are averaged over each `every` steps into the history;
-    `progress(step, averaged)` is called with each average."""
+    along a cosine to a tenth. With `weights.expression` the pixel losses are weighted by
+    `expression_weights` of `grid`, the training grid. Losses are averaged over each
+    `every` steps into the history; `progress(step, averaged)` is called with each average.
+    """
     torch.manual_seed(seed)
     model = FaceAutoencoder(config)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
@@ -487,10 +532,14 @@ def train(
         optimizer, lambda k: 0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(k / max(steps, 1), 1.0)))
     )
     rng = np.random.default_rng(seed)
+    pixel_weights = expression_weights(grid, weights.expression) if weights.expression else None
     history, pending = History(), []
     start = time.perf_counter()
     for step in range(1, steps + 1):
-        pending.append(train_step(model, optimizer, sample_batch(grid, batch, rng), weights))
+        frames = sample_batch(grid, batch, rng)
+        if pixel_weights is not None:
+            frames["weight"] = pixel_weights[frames["i"]]
+        pending.append(train_step(model, optimizer, frames, weights))
         schedule.step()
         if step % every == 0 or step == steps:
             mean = {k: float(np.mean([p[k] for p in pending])) for k in pending[0]}
