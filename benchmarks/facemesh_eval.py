@@ -34,14 +34,17 @@ from vasa_core.pipeline import Pipeline
 FPS = 25.0
 
 
-def measure_clip(pipe: Pipeline, latents, clip, folder: Path) -> tuple[dict, dict]:
-    """(articulation of the rendered video through Face Mesh, of the motion it shows)."""
+def measure_clip(pipe: Pipeline, latents, clip, wav: Path) -> tuple[dict, dict]:
+    """(articulation of the rendered video through Face Mesh, of the motion it shows), for
+    the clip whose sound is in `wav`."""
     phonemes = clip.info["phonemes"]
-    wav = folder / "speech.wav"
-    soundfile.write(wav, clip.samples, RATE)
     rows = []
     video = pipe.generate(
-        latents, folder / "talking.mp4", audio=wav, fps=FPS, on_frame=lambda i, m, f: rows.append(m)
+        latents,
+        wav.with_suffix(".mp4"),
+        audio=wav,
+        fps=FPS,
+        on_frame=lambda i, m, f: rows.append(m),
     )
     seen = evaluate_video(video, phonemes=phonemes)
     read = articulation(metrics.mouth_opening(seen.motion), phonemes, seen.fps, seen.valid)
@@ -68,8 +71,10 @@ def run(clips: int, portraits: list[str], checkpoint=None, engines=("espeak", "f
     with tempfile.TemporaryDirectory(prefix="vasa-facemesh-eval-") as work:
         for clip in corpus.evaluation_clips(clips, "held-out", engines=engines):
             voice = by_voice.setdefault(clip.info["voice"], {"video": [], "motion": []})
+            wav = Path(work) / "speech.wav"
+            soundfile.write(wav, clip.samples, RATE)  # once a clip, for every portrait
             for name, latents in faces.items():
-                read, asked = measure_clip(pipe, latents, clip, Path(work))
+                read, asked = measure_clip(pipe, latents, clip, wav)
                 found[name]["video"].append(read)
                 found[name]["motion"].append(asked)
                 voice["video"].append(read)

@@ -434,13 +434,7 @@ def losses(model: FaceAutoencoder, batch: dict[str, torch.Tensor], weights: Weig
             parts[name] = pixel_loss(decoded[k * n : (k + 1) * n], target, batch.get("weight"))
     if weights.cross_identity:
         parts["cross_identity"] = code_disagreement(t.motion(), part["same_motion"].motion())
-    scale = {
-        "reconstruction": weights.reconstruction,
-        "swap": weights.swap,
-        "cross_identity": weights.cross_identity,
-        "split": weights.split,
-    }
-    parts["total"] = sum(scale[name] * value for name, value in parts.items())
+    parts["total"] = sum(getattr(weights, name) * value for name, value in parts.items())
     return parts
 
 
