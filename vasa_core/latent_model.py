@@ -14,7 +14,9 @@ learned codes can be measured against them. Notebook 06 teaches it.
   codes) and a decoder that paints an image from the three codes;
 - losses: `reconstruction_loss`, `swap_loss` (VASA-1's swap within one identity),
   `cross_identity_loss` (the motion codes of two faces under the same motion agree),
-  `split_loss` (pose and expression taken from two different frames), `losses`;
+  `split_loss` (pose and expression taken from two different frames), `losses`; the
+  pixel losses can count most where expression changes the picture (`expression_weights`,
+  `pixel_loss`);
 - training: `sample_batch`, `train_step`, `train`;
 - measures: `codes_of`, `probe_r2`, `probe_accuracy`, `disentanglement`.
 
