@@ -12,7 +12,8 @@
 #
 # Steps: the device tests; `vasa bench` at 512 (batches 8 and 32); `vasa bench --live`;
 # the first live frame's latency; a timed `vasa generate` of 60 s of speech at 512; the
-# agreement of CPU and device frames; a 200-step `torchrun --nproc_per_node=1` training run.
+# agreement of CPU and device frames; TF32 off against on (frames and motion); the host's
+# waits inside a render batch; a 200-step `torchrun --nproc_per_node=1` training run.
 #
 # Settings (environment):
 #   DEVICE    cuda (default) or cpu
@@ -138,7 +139,7 @@ EOF
 # -- the tests that touch the device: on a GPU their CUDA cases run instead of skipping ---
 # (DEVICE_TESTS adds files: the render's own device tests, say).
 step device_tests "$PY" -m pytest -q -p no:cacheprovider --junitxml="$WORK/device_tests.xml" \
-  tests/test_device.py tests/test_mark.py ${DEVICE_TESTS:-}
+  tests/test_device.py tests/test_mark.py tests/test_render_device.py ${DEVICE_TESTS:-}
 
 # -- render speed at 512, per batch size, against the grid_sample floor -----------------
 step bench "${VASA[@]}" bench --device "$DEVICE" --json --sizes 512 --batch "$BATCHES" \
@@ -264,6 +265,91 @@ for size in (256, 512):
     })
 print(json.dumps({"against": "cpu", "device": os.environ["DEVICE"], "frames": len(motion),
                   "sizes": rows}))
+EOF
+
+# -- TF32: the same frames and motion with it off and on, on the device; it may be turned on
+# (VASA_TF32=1) where frames stay within 1/255. On a CPU it is a no-op: both runs are one.
+step tf32 "$PY" - <<'EOF'
+import json
+import os
+import time
+
+import numpy as np
+import torch
+
+from vasa_core import examples
+from vasa_core.audio import compute_features
+from vasa_core.bench import talking_motion
+from vasa_core.device import pick_device, set_tf32
+from vasa_core.face import analyze
+from vasa_core.motion.generator import MotionGenerator
+from vasa_core.render import Renderer
+from vasa_core.settings import Sampling
+
+device = pick_device(os.environ["DEVICE"])
+frames = int(os.environ["AGREE_FRAMES"]) * 4
+latents = analyze(examples.load("drawn"))
+motion = talking_motion(latents.motion, frames)
+t = np.arange(2 * 16000) / 16000
+features = compute_features((0.3 * np.sin(2 * np.pi * 140 * t)).astype(np.float32))
+renderer = Renderer(latents, size=512, device=device)
+generator = MotionGenerator(device=device)
+runs = {}
+for tf32 in (False, True):
+    applies = set_tf32(device, tf32)
+    renderer.render(motion[:8])  # warm-up
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    video = renderer.render(motion)
+    seconds = time.perf_counter() - start
+    moved = generator.generate(features, sampling=Sampling(steps=4), seed=0)
+    runs[tf32] = (applies, video.astype(np.int16), moved, frames / seconds)
+set_tf32(device, False)
+difference = np.abs(runs[True][1] - runs[False][1])
+print(json.dumps({
+    "device": str(device),
+    "applies": runs[True][0],  # False on a CPU: TF32 is a GPU format, nothing changed
+    "frames": frames,
+    "frame_max_abs": int(difference.max()),
+    "frame_mean_abs": round(float(difference.mean()), 5),
+    "frames_within_1_255": bool(difference.max() <= 1),
+    "motion_max_abs": round(float(np.abs(runs[True][2] - runs[False][2]).max()), 6),
+    "render_fps_off": round(runs[False][3], 1),
+    "render_fps_on": round(runs[True][3], 1),
+}))
+EOF
+
+# -- the host's waits inside a render batch, counted by torch's sync debug mode (CUDA only) -
+step syncs "$PY" - <<'EOF'
+import json
+import os
+import warnings
+
+import torch
+
+from vasa_core import examples
+from vasa_core.bench import talking_motion
+from vasa_core.device import pick_device
+from vasa_core.face import analyze
+from vasa_core.render import Renderer
+
+device = pick_device(os.environ["DEVICE"])
+if device.type != "cuda":
+    print(json.dumps({"device": str(device), "counted": False}))  # only CUDA counts them
+    raise SystemExit
+latents = analyze(examples.load("drawn"))
+renderer = Renderer(latents, size=512, device=device)
+motion = talking_motion(latents.motion, 32)
+renderer.render(motion)  # warm-up: the caches of constants and indices fill here
+with warnings.catch_warnings(record=True) as seen:
+    warnings.simplefilter("always")
+    torch.cuda.set_sync_debug_mode("warn")
+    renderer.render(motion, batch=32)  # one batch: its frames' read-back is the one wait
+    torch.cuda.set_sync_debug_mode("default")
+where = [str(w.message).splitlines()[0][:160] for w in seen]
+print(json.dumps({"device": str(device), "counted": True, "batch": 32,
+                  "syncs_per_batch": len(where), "first": where[:12]}))
 EOF
 
 # -- training: torchrun with one process, so that the process group and DDP are used -----

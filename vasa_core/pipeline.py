@@ -36,7 +36,9 @@ from vasa_core.motion.controls import Controls
 from vasa_core.motion.portrait import combine
 from vasa_core.settings import Sampling
 
-RENDER_BATCH = 4  # frames rendered together: small, so the first ones show early
+# Frames rendered together on the CPU: few, so that the first ones show early. A GPU takes
+# the renderer's own batch (32), since it is busy only with many frames at once.
+RENDER_BATCH = 4
 
 
 @dataclass
@@ -143,9 +145,10 @@ class Pipeline:
             [self.generator.listen(features)], controls, seed, sampling, features.fps
         )
         renderer = Renderer(latents, size=size, device=self.device)
-        while batch := list(itertools.islice(rows, RENDER_BATCH)):
+        at_once = RENDER_BATCH if renderer.device.type == "cpu" else renderer.batch
+        while batch := list(itertools.islice(rows, at_once)):
             motion = combine(latents.motion, np.stack(batch))
-            for row, frame in zip(motion, renderer.render(motion, batch=RENDER_BATCH), strict=True):
+            for row, frame in zip(motion, renderer.render(motion, batch=at_once), strict=True):
                 yield row, stamp(frame) if mark else frame
 
     def generate(

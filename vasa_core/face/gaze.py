@@ -8,11 +8,13 @@ angles that turn a reference face's irises to those seen (encoding).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from vasa_core.face import topology as top
 from vasa_core.face.basis import load_rig
-from vasa_core.face.pose import rotation
+from vasa_core.face.pose import constant, ids, namespace, rotation
 
 EYEBALL_RADIUS = 0.45  # eyeball radius as a fraction of the eye's corner-to-corner width
 _EYES = (  # (corners, iris) for the subject's right and left eye
@@ -21,22 +23,37 @@ _EYES = (  # (corners, iris) for the subject's right and left eye
 )
 
 
+@lru_cache(maxsize=1)
+def _template_eyes() -> tuple[tuple[float, tuple[float, float, float]], ...]:
+    """Per eye, from the template: its corner-to-corner width and where its iris at rest
+    lies from the corners' middle, as plain numbers (usable with arrays or tensors)."""
+    template = load_rig().neutral
+    eyes = []
+    for corners, iris in _EYES:
+        width = float(np.linalg.norm(template[corners[0]] - template[corners[1]]))
+        front = template[iris[0]] - template[list(corners)].mean(axis=0)
+        eyes.append((width, tuple(float(v) for v in front)))
+    return tuple(eyes)
+
+
 def _eyeballs(shape: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(centre, radius) of each eyeball, placed from the eye corners of `shape` [..., 478, 3].
+    """(centre, radius) of each eyeball, placed from the eye corners of `shape` [..., 478, 3]
+    (an array or a tensor: the renderer decodes on its device).
 
     The template's iris at rest marks the front of its eyeball; the centre lies one radius
     behind it. Carried over to any face by its eye corners, which are stable points, so a
     face's eyeballs stay put whatever its expression.
     """
-    template = load_rig().neutral
+    xp = namespace(shape)
     balls = []
-    for corners, iris in _EYES:
-        width = np.linalg.norm(shape[..., corners[0], :] - shape[..., corners[1], :], axis=-1)
-        ratio = width / np.linalg.norm(template[corners[0]] - template[corners[1]])
+    for (corners, _), (template_width, front) in zip(_EYES, _template_eyes(), strict=True):
+        gap = shape[..., corners[0], :] - shape[..., corners[1], :]
+        width = (gap**2).sum(-1) ** 0.5
+        ratio = width / template_width
         radius = EYEBALL_RADIUS * width
-        front = template[iris[0]] - template[list(corners)].mean(axis=0)
-        behind = np.stack([0 * radius, 0 * radius, radius], axis=-1)
-        centre = shape[..., list(corners), :].mean(axis=-2) + ratio[..., None] * front - behind
+        behind = xp.stack([0 * radius, 0 * radius, radius], -1)
+        middle = shape[..., ids(corners, shape), :].mean(-2)
+        centre = middle + ratio[..., None] * constant(front, shape) - behind
         balls.append((centre, radius))
     return balls
 
@@ -90,12 +107,15 @@ def turn_irises(
     back: bool = False,
 ) -> np.ndarray:
     """Irises of `shape` [..., 478, 3] turned about their eyeballs by the gaze angles (or
-    back from them); angles are numbers or arrays of the shape's leading dimensions."""
-    out = shape.copy()
+    back from them); angles are numbers or arrays of the shape's leading dimensions.
+    Arrays or tensors alike (a tensor's angles are tensors too)."""
+    xp = namespace(shape)
+    out = shape.copy() if xp is np else shape.clone()
     turn = _gaze_rotation(gaze_yaw, gaze_pitch)
     # Points are rows, so they are multiplied by the transpose; turning back is the inverse.
-    on_rows = turn if back else np.swapaxes(turn, -1, -2)
+    on_rows = turn if back else xp.swapaxes(turn, -1, -2)
     for (centre, _), (_, iris) in zip(_eyeballs(shape), _EYES, strict=True):
         centre = centre[..., None, :]
-        out[..., list(iris), :] = (shape[..., list(iris), :] - centre) @ on_rows + centre
+        at = ids(iris, shape)
+        out[..., at, :] = (shape[..., at, :] - centre) @ on_rows + centre
     return out

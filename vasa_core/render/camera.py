@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 
 from vasa_core import schema
+from vasa_core.device import on_device
 
 # (dead zone, ramp) of log scale and of shift (face widths): inside the dead zone the
 # camera does nothing; across the ramp it takes over; the neck keeps at most DEAD + RAMP/2
@@ -86,8 +87,8 @@ def move(canvas: torch.Tensor, margin: int, inverse: np.ndarray, shape: tuple[in
     )
     pixels = torch.stack([xs, ys], dim=-1)  # [H, W, 2]
     seen = torch.einsum("bij,hwj->bhwi", maps[:, :, :2], pixels) + maps[:, None, None, :, 2]
-    size = torch.tensor(canvas.shape[:1:-1], device=canvas.device, dtype=torch.float32)
-    grid = (seen + margin) * (2 / (size - 1)) - 1
+    to_unit = tuple(2 / (side - 1) for side in canvas.shape[:1:-1])  # x, then y
+    grid = (seen + margin) * on_device(to_unit, canvas.device) - 1
     return F.grid_sample(canvas, grid, mode="bilinear", padding_mode="border", align_corners=True)
 
 

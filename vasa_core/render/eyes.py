@@ -22,8 +22,9 @@ import torch
 
 from vasa_core import schema
 from vasa_core.curves import smoothstep
+from vasa_core.device import index, on_device
 from vasa_core.face import topology as top
-from vasa_core.render.raster import polygon_pixels
+from vasa_core.render.raster import exact_sizes, polygon_pixels, put_pixels
 from vasa_core.render.warp import sample_pixels
 
 EYES = (
@@ -245,22 +246,32 @@ class Eyes:
         self.iris_texture = torch.from_numpy(texture).permute(2, 0, 1).to(image)
         self.corner_ids = torch.tensor([e[0] for e in EYES], device=source.device)  # [2, 2]
         self.centre_ids = torch.tensor([e[3][0] for e in EYES], device=source.device)  # [2]
+        device = source.device
+        self.upper_ids = [index(upper, device) for _, upper, _, _ in EYES]
+        self.lower_ids = [index(lower, device) for _, _, lower, _ in EYES]
+        self.upper_lines = [index([c[0], *u, c[1]], device) for c, u, _, _ in EYES]
+        self.lower_lines = [index([c[0], *lo, c[1]], device) for c, _, lo, _ in EYES]
+        self.contours = torch.stack([index(_contour(*eye[:3]), device) for eye in EYES])  # [2, K]
+        # Off the CPU an eye's opening is drawn in a box of a size fixed beforehand: twice
+        # the portrait's longer eye holds it, nearer the camera or turned towards it.
+        longest = max(float(torch.linalg.norm(source[c[1]] - source[c[0]])) for c, *_ in EYES)
+        self.box = int(np.ceil(2 * longest)) + 8
 
     def closure(self, target: torch.Tensor) -> torch.Tensor:
         """How closed each eye is, [B, 2] in 0..1, against the portrait's own eyes."""
         out = []
-        for (_, upper, lower, _), rest in zip(EYES, self.rest, strict=True):
-            gap = (target[:, list(lower), 1] - target[:, list(upper), 1]).mean(dim=1)
+        for upper, lower, rest in zip(self.upper_ids, self.lower_ids, self.rest, strict=True):
+            gap = (target[:, lower, 1] - target[:, upper, 1]).mean(dim=1)
             out.append((1 - gap / rest).clamp(0, 1))
         return torch.stack(out, dim=1)
 
-    def lookup(self, closure: torch.Tensor) -> torch.Tensor | None:
-        """Where landmarks take their texture from, [B, 478, 2]; None when eyes are open."""
-        if float(closure.max()) <= 0:
-            return None
+    def lookup(self, closure: torch.Tensor) -> torch.Tensor:
+        """Where landmarks take their texture from, [B, 478, 2]: the portrait's own
+        landmarks where the eyes are open (made for every batch: asking whether any eye
+        closes would read the answer back from the device)."""
         lookup = self.source[None].repeat(len(closure), 1, 1)
-        for eye, ((_, upper, _, _), rest) in enumerate(zip(EYES, self.rest, strict=True)):
-            lookup[:, list(upper), 1] -= (LIFT * rest * closure[:, eye])[:, None]
+        for eye, (upper, rest) in enumerate(zip(self.upper_ids, self.rest, strict=True)):
+            lookup[:, upper, 1] -= (LIFT * rest * closure[:, eye])[:, None]
         return lookup
 
     def paint(self, frames: torch.Tensor, target: torch.Tensor, grid: torch.Tensor) -> None:
@@ -271,11 +282,11 @@ class Eyes:
         """Iris centres [B, 2, 2] of the target, moved inside their eye openings where
         the gaze put them too near a lid or a corner; `radius` [B, 2] in pixels."""
         centre = target[:, self.centre_ids].clone()
-        for eye, (corners, upper, lower, _) in enumerate(EYES):
-            up = target[:, [corners[0], *upper, corners[1]]]  # [B, K, 2]
-            low = target[:, [corners[0], *lower, corners[1]]]
+        for eye in range(len(EYES)):
+            up = target[:, self.upper_lines[eye]]  # [B, K, 2]
+            low = target[:, self.lower_lines[eye]]
             r = radius[:, eye]
-            ends = target[:, list(corners), 0]
+            ends = target[:, self.corner_ids[eye], 0]
             x = _between(
                 centre[:, eye, 0],
                 ends.amin(dim=1) + CLEAR_OF_CORNERS * r,
@@ -309,16 +320,21 @@ class Eyes:
         centre = self._contained(target, self.iris_radius[None] * ratio)  # [B, 2, 2]
         # Where the warp already shows the iris where it belongs, nothing to do.
         moves = (torch.linalg.norm(centre - rigid, dim=-1) >= 0.25) & (width >= 3)
-        if not bool(moves.any()):
-            return
-        # The openings of the eyes whose iris moves, pixel by pixel.
-        moving = moves.nonzero()  # [M, 2]: frame, eye
-        outlines = target.cpu().numpy()
-        rings = np.stack([outlines[b, _contour(*EYES[eye][:3])] for b, eye in moving.tolist()])
-        which, ys, xs, inside = polygon_pixels(rings, self.height, self.width, target.device)
+        if exact_sizes(target.device):  # only the eyes whose iris moves
+            if not bool(moves.any()):
+                return
+            moving = moves.nonzero()  # [M, 2]: frame, eye
+        else:  # every eye, those whose iris stays weighted 0: no count to read back
+            pairs = torch.arange(moves.numel(), device=moves.device)
+            moving = torch.stack([pairs // 2, pairs % 2], dim=1)
+        # The openings of those eyes, pixel by pixel.
+        rings = target[moving[:, 0, None], self.contours[moving[:, 1]]]  # [M, K, 2]
+        which, ys, xs, inside = polygon_pixels(rings, self.height, self.width, box=self.box)
         if len(ys) == 0:
             return
         frame, eye = moving[which, 0], moving[which, 1]
+        if not exact_sizes(target.device):
+            inside = inside * moves[frame, eye]
         q = torch.stack([xs, ys], dim=-1).float()
         pair = frame * 2 + eye  # index into [B * 2] per-eye values
         radius_src = self.iris_radius[eye]
@@ -329,15 +345,16 @@ class Eyes:
         )
         looked_up = (
             iris_src[eye]
-            + torch.einsum("nkj,nj->nk", back.reshape(-1, 2, 2)[pair], offset) / ratio[:, None]
+            + torch.einsum("nkj,nj->nk", back.reshape(-1, 2, 2)[pair], offset)
+            / ratio.clamp(min=1e-3)[:, None]  # (an eye seen edge-on, weighted 0 off the CPU)
         )
         # Behind the moved iris, the eye as it would look without one, where the warp
         # takes this pixel from.
-        to_pixels = torch.tensor([(self.width - 1) / 2, (self.height - 1) / 2], device=grid.device)
+        to_pixels = on_device(((self.width - 1) / 2, (self.height - 1) / 2), grid.device)
         seen = (grid[frame, ys, xs] + 1) * to_pixels
         behind = sample_pixels(self.bare, seen)
         iris_colour = sample_pixels(self.iris_texture, looked_up)
         iris_weight = iris_weight * sample_pixels(self.opening, seen)[0]
         painted = behind * (1 - iris_weight) + iris_colour * iris_weight
         here = frames[frame, :, ys, xs].T  # [3, N]
-        frames[frame, :, ys, xs] = (here * (1 - inside) + painted * inside).T
+        put_pixels(frames, frame, ys, xs, here, here * (1 - inside) + painted * inside)

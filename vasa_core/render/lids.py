@@ -17,7 +17,9 @@ from __future__ import annotations
 import torch
 
 from vasa_core.curves import smoothstep
+from vasa_core.device import index
 from vasa_core.face import topology as top
+from vasa_core.render.raster import exact_sizes, put_pixels
 from vasa_core.render.style import blur
 from vasa_core.render.warp import sample_pixels
 
@@ -115,21 +117,33 @@ class Lids:
             margin = sample_pixels(image, torch.cat(rows))
             self.lash.append(margin[:, margin.mean(dim=0).argmin()])
         self.grain_image = grain
+        device = image.device
+        self.ids = [
+            (index(c, device), index(_lid_ids(c, u), device), index(_lid_ids(c, lo), device))
+            for c, u, lo in EYES
+        ]
+        # Off the CPU every frame's eye is painted in a box of a size fixed beforehand: the
+        # box an eye twice the portrait's longer one would need.
+        longest = max(float(eye[0].length.max()) for eye in self.portrait_eyes)
+        self.box = int(2 * 0.75 * 2 * longest) + 2
 
     def paint(self, frames: torch.Tensor, target: torch.Tensor, closure: torch.Tensor) -> None:
         """Lid skin over the covered part of each closing eye, then its lash line, in place:
         frames [B, 3, H, W], target landmarks [B, 478, 2], closure [B, 2] (0 open .. 1 shut)."""
-        for eye, (corners, upper, lower) in enumerate(EYES):
-            closing = (closure[:, eye] > self._starts).nonzero()[:, 0]
-            if len(closing) == 0:
-                continue
+        exact = exact_sizes(target.device)
+        for eye, (corner_ids, upper_ids, lower_ids) in enumerate(self.ids):
+            if exact:  # only the frames whose eye closes, in a box just large enough
+                closing = (closure[:, eye] > self._starts).nonzero()[:, 0]
+                if len(closing) == 0:
+                    continue
+            else:  # every frame, in a box of a size known beforehand; open eyes weigh 0
+                closing = torch.arange(len(target), device=target.device)
             points = target[closing]
-            frame = EyeFrame(points[:, list(corners)])
+            frame = EyeFrame(points[:, corner_ids])
             ratio = frame.length / self.portrait_eyes[eye][0].length
             # Every pixel of a box around each eye (they are all the same size).
-            reach = float((0.75 * frame.length).max())
-            centre = points[:, list(corners)].mean(dim=1)
-            side = int(2 * reach) + 2
+            centre = points[:, corner_ids].mean(dim=1)
+            side = int(2 * float((0.75 * frame.length).max())) + 2 if exact else self.box
             offsets = torch.arange(side, device=target.device, dtype=target.dtype) - side / 2
             oy, ox = torch.meshgrid(offsets, offsets, indexing="ij")
             q = centre[:, None] + torch.stack([ox.reshape(-1), oy.reshape(-1)], dim=-1)[None]
@@ -137,8 +151,8 @@ class Lids:
             xs, ys = q[..., 0].long(), q[..., 1].long()
             valid = (xs >= 0) & (xs < self.width) & (ys >= 0) & (ys < self.height)
             s, v = frame.sv(q)
-            lid_v = _profile(frame, points[:, _lid_ids(corners, upper)], s)
-            low_v = _profile(frame, points[:, _lid_ids(corners, lower)], s)
+            lid_v = _profile(frame, points[:, upper_ids], s)
+            low_v = _profile(frame, points[:, lower_ids], s)
             rest_gap = self._at(self.gap[eye][None], s)[0] * ratio[:, None]
             rest_v = low_v - rest_gap  # where the open lid's margin would be
             # Nearly shut is shut: the rig leaves a sliver of eye that reads as a twitch.
@@ -160,16 +174,24 @@ class Lids:
                 colour = colour * (0.75 + 0.25 * depth)[None] + self._grain(eye, s, lid_v - v)
             lash = self._lash_weight(closure[closing, eye], v - lid_v, frame.length) * along
             lash_colour = self.lash[eye][:, None]
-            b = closing[:, None].expand_as(xs)[valid]
-            xs, ys = xs[valid], ys[valid]
-            weight, lash, colour = weight[valid], lash[valid], colour[:, valid]
+            b = closing[:, None].expand_as(xs)
+            if exact:  # the box's pixels inside the frame
+                b, xs, ys = b[valid], xs[valid], ys[valid]
+                weight, lash, colour = weight[valid], lash[valid], colour[:, valid]
+            else:  # all of them, those outside (clamped to the edge) and open eyes weighing 0
+                kept = valid & (closure[closing, eye] > self._starts)[:, None]
+                weight, lash = weight * kept, lash * kept
+                b, colour = b.reshape(-1), colour.reshape(len(colour), -1)
+                xs = xs.clamp(0, self.width - 1).reshape(-1)
+                ys = ys.clamp(0, self.height - 1).reshape(-1)
+                weight, lash = weight.reshape(-1), lash.reshape(-1)
             here = frames[b, :, ys, xs].T
             painted = torch.lerp(here, colour, weight[None])
             if self.drawing:
                 painted = torch.lerp(painted, lash_colour.expand_as(painted), lash[None])
             else:
                 painted = painted * (1 - 0.8 * lash[None])
-            frames[b, :, ys, xs] = painted.T
+            put_pixels(frames, b, ys, xs, here, painted)
 
     def _at(self, values: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
         """Samples [C, SAMPLES] along the lid, linearly at s [B, N]: [C, B, N]."""

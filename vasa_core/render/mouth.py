@@ -24,6 +24,7 @@ import torch
 
 from vasa_core import schema
 from vasa_core.curves import smoothstep
+from vasa_core.device import index, on_device
 from vasa_core.face import topology as top
 from vasa_core.render.warp import sample_pixels
 
@@ -79,8 +80,8 @@ class MouthFrame:
         self.u_dir = (c1 - self.c0) / self.length[:, None]
         self.v_dir = torch.stack([-self.u_dir[:, 1], self.u_dir[:, 0]], dim=-1)  # down
         frames = torch.arange(len(points), device=points.device)[:, None]
-        self.upper = _sorted(*self.uv(points[:, UPPER], frames))
-        self.lower = _sorted(*self.uv(points[:, LOWER], frames))
+        self.upper = _sorted(*self.uv(points[:, index(UPPER, points.device)], frames))
+        self.lower = _sorted(*self.uv(points[:, index(LOWER, points.device)], frames))
 
     def uv(self, q: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """u (0..1 corner to corner) and v (down) of points q [..., 2] of `frame`."""
@@ -200,8 +201,8 @@ class Mouth:
         """The dark inside of the mouth, before any teeth or tongue."""
         across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
         if self.drawing:
-            return torch.tensor([0.36, 0.12, 0.14], device=u.device)[:, None].expand(3, len(u))
-        cavity = torch.tensor([0.30, 0.09, 0.09], device=u.device)[:, None]
+            return on_device((0.36, 0.12, 0.14), u.device)[:, None].expand(3, len(u))
+        cavity = on_device((0.30, 0.09, 0.09), u.device)[:, None]
         colour = cavity * (0.5 + 0.5 * (2 * t - 1).abs()) * (0.5 + 0.5 * across)
         return torch.clamp(colour * self.light, 0, 1)
 
@@ -215,10 +216,10 @@ class Mouth:
         tongue_top = teeth_top + 0.005 * fw - 0.035 * fw * across * rise
         weight = self._edge(vj - tongue_top) * smoothstep((across - 0.2) / 0.5)
         if self.drawing:
-            tongue = torch.tensor([0.80, 0.42, 0.45], device=uj.device)[:, None]
+            tongue = on_device((0.80, 0.42, 0.45), uj.device)[:, None]
         else:
             depth = torch.clamp((vj - tongue_top) / (0.02 * fw), 0, 1)
-            tongue = torch.tensor([0.70, 0.34, 0.34], device=uj.device)[:, None]
+            tongue = on_device((0.70, 0.34, 0.34), uj.device)[:, None]
             tongue = tongue * (0.6 + 0.4 * depth) * (0.6 + 0.4 * across) * self.light
         return torch.lerp(colour, tongue, weight[None])
 
@@ -249,7 +250,7 @@ class Mouth:
         upper_edge = line + UPPER_EDGE * fw * (0.6 + 0.4 * across_s) - scallop_s
         lower_weight = self._edge(vj - lower_edge) * smoothstep((across_j - 0.45) / 0.35)
         upper_weight = self._edge(upper_edge - vs) * smoothstep((across_s - 0.3) / 0.35)
-        white = torch.tensor([0.94, 0.93, 0.89], device=us.device)[:, None]
+        white = on_device((0.94, 0.93, 0.89), us.device)[:, None]
         if self.drawing:
             upper_teeth = lower_teeth = white.expand(3, len(us))
         else:

@@ -8,6 +8,11 @@ or 512 px (fast), or the whole portrait at its own resolution with the crop past
 (the background stays exactly still: the warp is zero at the crop's border). Scale and
 shift beyond what a neck can take are a camera move of the whole picture (camera.py),
 made last from a margin of the portrait kept around the crop.
+
+On the device. A batch's motion is prepared on the host (its clipping, the camera's share,
+the skull's and jaw's motions: a few numbers a frame), sent once, decoded into landmarks
+on the device (the rig's formulas in torch), and its frames come back once at the end; in
+between, on a GPU, nothing waits for the host (raster.py's `exact_sizes`).
 """
 
 from __future__ import annotations
@@ -33,16 +38,32 @@ from vasa_core.render.warp import MeshWarp, sample
 
 SIZES = (256, 512)
 MARGIN = 0.35  # of the crop side: the portrait kept around it for the camera to show
+# Frames rendered at once when the caller does not say: on a GPU many (its cost is per
+# batch, not per frame); on the CPU a few, which is as fast and shows the first ones early.
+# A live session renders one at a time (live.py).
+DEFAULT_BATCH = {"cpu": 8, "cuda": 32}
 
 
 class Renderer:
-    def __init__(self, latents: FaceLatents, size: int | None = 512, device=None):
+    def __init__(
+        self,
+        latents: FaceLatents,
+        size: int | None = 512,
+        device: str | torch.device | None = None,
+        batch: int | None = None,
+    ):
+        """`batch`: frames rendered at once when `render` or `stream` is not told
+        (default: DEFAULT_BATCH for the device)."""
         if size is not None and size not in SIZES:
             raise VasaError(f"output size {size} is not one of {SIZES} (or the full portrait)")
+        whole = isinstance(batch, int) and not isinstance(batch, bool)
+        if batch is not None and (not whole or batch < 1):
+            raise VasaError(f"render batch {batch!r} must be a whole number of frames, 1 or more")
         self.latents = latents
         self.reach = schema.reach(latents.motion)  # the poses this picture can show
         self.size = size
         self.device = pick_device(device)
+        self.batch = batch or DEFAULT_BATCH.get(self.device.type, 8)
         image = latents.image
         left, top, side = head_region(latents.box, image.shape[:2])
         if size is None:  # native resolution: the part of the crop inside the picture
@@ -65,6 +86,11 @@ class Renderer:
             self.region = (left, top, left + side, top + side)
             self.scale = size / side
         self.origin = np.array([self.region[0], self.region[1]], dtype=np.float64)
+        # The rig on the device, in NumPy's precision (a face's landmarks are few numbers).
+        rig_tensor = {"dtype": torch.float64, "device": self.device}
+        self.rig_identity = torch.as_tensor(latents.identity, **rig_tensor)
+        self.rig_basis = torch.as_tensor(rig.basis_for(latents.identity), **rig_tensor)
+        self.origin_t = torch.as_tensor(self.origin, **rig_tensor)
         self.crop_shape = crop.shape[:2]
         source = self._to_crop(latents.landmarks[None])[0]
         self.face_width = latents.anchor.scale * self.scale
@@ -99,32 +125,58 @@ class Renderer:
         """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM], with the
         lids after the gaze (eyes.py)."""
         motion = lids_follow_gaze(schema.check(np.atleast_2d(motion)), self.latents.motion)
-        face = self.latents
+        decoded = self._decode(torch.as_tensor(motion, dtype=torch.float64, device=self.device))
+        return decoded.cpu().numpy()
+
+    def _decode(self, motion: torch.Tensor) -> torch.Tensor:
+        """Landmarks [T, 478, 3] in output pixels (float64, on the device) of a motion
+        [T, DIM] already there: the rig's decoding, then `_to_crop`, as the NumPy path does
+        them (landmarks rounded to float32 in between), so frames match it."""
         pose, dynamics = motion[:, schema.POSE], motion[:, schema.DYNAMICS]
-        return self._to_crop(rig.decode(face.identity, pose, dynamics, face.anchor))
+        face = self.latents
+        points = rig.decode(self.rig_identity, pose, dynamics, face.anchor, self.rig_basis)
+        points = points.double()
+        shifted = torch.cat([points[..., :2] - self.origin_t, points[..., 2:]], dim=-1)
+        return shifted * self.scale
+
+    def _render_batch(self, motion: np.ndarray, out: np.ndarray) -> None:
+        """Render a few frames into `out` [B, H, W, 3] uint8 (the output frames' shape);
+        again, with more room, where the rasteriser's fixed lists were too short (off the
+        CPU: raster.Capacity, checked once the frames are back)."""
+        self._draw_batch(motion, out)
+        while self.warp.capacity.grow():
+            self._draw_batch(motion, out)
 
     @torch.inference_mode()
-    def _render_batch(self, motion: np.ndarray, out: np.ndarray) -> None:
-        """Render a few frames into `out` [B, H, W, 3] uint8 (the output frames' shape)."""
+    def _draw_batch(self, motion: np.ndarray, out: np.ndarray) -> None:
+        """`_render_batch`, once."""
         motion = np.clip(schema.check(np.atleast_2d(motion)), *self.reach)
         head, view = camera.split(motion)
-        target = self.landmarks(head)
-        target_t, skull, jaw = (
-            torch.as_tensor(points[..., :2], dtype=torch.float32, device=self.device)
-            for points in (target, *map(self.landmarks, anatomy(head, self.latents.motion)))
+        count = len(head)
+        own = self.latents.motion
+        drawn = [lids_follow_gaze(m, own) for m in (head, *anatomy(head, own))]
+        still = camera.is_still(view)
+        # What the device needs from the host, sent at the batch's start, when the last
+        # batch's frames have just come back and its queue is empty: nothing waits.
+        decoded = self._decode(
+            torch.as_tensor(np.concatenate(drawn), dtype=torch.float64, device=self.device)
         )
+        if not still and self.size is not None:
+            maps = camera.inverse_maps(view, self.centre, self.face_width)
+            maps = torch.as_tensor(maps, dtype=torch.float32, device=self.device)
+        target, skull, jaw = decoded.split(count)
+        target_t = target[..., :2].float()
         closure = self.eyes.closure(target_t)
         warped = self.warp(target, lookup=self.eyes.lookup(closure))
-        frames = sample(self.image[None].expand(len(target), -1, -1, -1), warped.grid)
-        self.mouth.paint(frames, target_t, skull, jaw, warped.mouth_pixels)
+        frames = sample(self.image[None].expand(count, -1, -1, -1), warped.grid)
+        skull_t, jaw_t = skull[..., :2].float(), jaw[..., :2].float()
+        self.mouth.paint(frames, target_t, skull_t, jaw_t, warped.mouth_pixels)
         self.eyes.paint(frames, target_t, warped.grid)
         self.lids.paint(frames, target_t, closure)
-        still = camera.is_still(view)
         if not still and self.size is not None:
             canvas = self.surround[None].repeat(len(frames), 1, 1, 1)
             m = self.margin
             canvas[:, :, m:-m, m:-m] = frames
-            maps = camera.inverse_maps(view, self.centre, self.face_width)
             frames = camera.move(canvas, m, maps, self.frame_shape)
         pixels = frames.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
         if self.size is None:
@@ -136,20 +188,24 @@ class Renderer:
                 for frame, inverse in zip(out, maps, strict=True):
                     frame[:] = camera.move_bytes(frame, self.whole_surround, self.margin, inverse)
         else:
-            torch.from_numpy(out).copy_(pixels)
+            torch.from_numpy(out).copy_(pixels)  # the batch's one wait: its frames
 
-    def stream(self, motion: np.ndarray, batch: int = 4) -> Iterator[np.ndarray]:
-        """Frames [H, W, 3] uint8 one at a time, rendered `batch` at a time."""
+    def stream(self, motion: np.ndarray, batch: int | None = None) -> Iterator[np.ndarray]:
+        """Frames [H, W, 3] uint8 one at a time, rendered `batch` at a time (default: the
+        renderer's own)."""
         motion = np.atleast_2d(motion)
+        batch = batch or self.batch
         for start in range(0, len(motion), batch):
             chunk = motion[start : start + batch]
             out = np.empty((len(chunk), *self.frame_shape, 3), np.uint8)
             self._render_batch(chunk, out)
             yield from out
 
-    def render(self, motion: np.ndarray, batch: int = 8) -> np.ndarray:
-        """All frames [T, H, W, 3] uint8 of a motion [T, DIM] (or one frame for [DIM])."""
+    def render(self, motion: np.ndarray, batch: int | None = None) -> np.ndarray:
+        """All frames [T, H, W, 3] uint8 of a motion [T, DIM] (or one frame for [DIM]),
+        `batch` at a time (default: the renderer's own)."""
         motion = np.atleast_2d(motion)
+        batch = batch or self.batch
         out = np.empty((len(motion), *self.frame_shape, 3), np.uint8)
         for start in range(0, len(motion), batch):
             self._render_batch(motion[start : start + batch], out[start : start + batch])

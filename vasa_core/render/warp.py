@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 
 from vasa_core.curves import smoothstep
+from vasa_core.device import index, on_device
 from vasa_core.face import topology as top
-from vasa_core.render.raster import polygon_pixels, rasterize
+from vasa_core.render.raster import Capacity, exact_sizes, polygon_pixels, rasterize
 
 TRIANGLES = np.vstack([top.mesh_triangles(), top.eye_triangles()])
 FALLOFF = 0.8  # face widths beyond the face outline where the warp fades to zero
@@ -65,6 +66,13 @@ class MeshWarp:
         )
         # Pixels to grid_sample's [-1, 1] units (align_corners=True).
         self.to_unit = torch.tensor([2 / (self.width - 1), 2 / (self.height - 1)], device=device)
+        self.oval = index(top.FACE_OVAL, device)
+        self.capacity = Capacity()  # the rasteriser's room, off the CPU
+        self.mouth_ring = index(MOUTH_RING, device)
+        # Off the CPU the mouth is drawn in a box of a size fixed beforehand: twice the
+        # portrait's mouth, corner to corner, holds it however wide, open or near it comes.
+        corners = source[[top.LIPS_INNER_UPPER[0], top.LIPS_INNER_UPPER[-1]], :2]
+        self.mouth_box = int(np.ceil(2 * np.linalg.norm(corners[1] - corners[0]))) + 8
         self._coarse_setup(source)
 
     # ------------------------------------------------------------ outside the face
@@ -97,7 +105,7 @@ class MeshWarp:
 
     def _outside(self, motion: torch.Tensor) -> torch.Tensor:
         """Normalised source coordinates [B, H, W, 2] of the smooth field outside the face."""
-        oval = motion[:, list(top.FACE_OVAL)]  # [B, 36, 2]
+        oval = motion[:, self.oval]  # [B, 36, 2]
         forward = torch.einsum("gj,bjc->bgc", self.coarse_weights, oval)
         forward = forward.reshape(-1, COARSE, COARSE, 2).permute(0, 3, 1, 2)  # [B, 2, G, G]
         lin = torch.linspace(-1, 1, COARSE, device=self.device)
@@ -129,7 +137,7 @@ class MeshWarp:
         depth = corners[..., 2].mean(dim=-1)
         nearness = (depth.amax(dim=1, keepdim=True) - depth) * 16  # 1/16 px steps
         priority = torch.where(visible, nearness.long(), -1)
-        return rasterize(corners[..., :2], priority, self.height, self.width)
+        return rasterize(corners[..., :2], priority, self.height, self.width, self.capacity)
 
     def _affine(self, t: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
         """Per triangle, the affine map from target pixel to source pixel, [B, T, 6]:
@@ -146,24 +154,34 @@ class MeshWarp:
         offset = s[:, :, 0] - t[:, :, 0, 0:1] * along_x - t[:, :, 0, 1:2] * along_y
         return torch.cat([along_x, along_y, offset], dim=-1)
 
-    def __call__(self, target: np.ndarray, lookup: torch.Tensor | None = None) -> WarpFrame:
-        """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth).
+    def __call__(
+        self, target: np.ndarray | torch.Tensor, lookup: torch.Tensor | None = None
+    ) -> WarpFrame:
+        """Sampling grids for target landmarks [B, 478, 3] (output pixels, z = depth; an
+        array, or a tensor on the device, the renderer's float64 ones).
 
         `lookup` [B, 478, 2], if given, moves where the landmarks take their texture
         from in the portrait (a closing lid takes skin from above the lashes; eyes.py).
         """
-        target_t = torch.as_tensor(target, dtype=torch.float32, device=self.device)
+        target = torch.as_tensor(target, device=self.device)
+        target_t = target.float()
         corners = target_t[:, self.triangles]  # [B, T, 3, 3]
         frame, y, x, triangle = self._triangles_seen(corners)
-        mouth = polygon_pixels(target[:, MOUTH_RING, :2], self.height, self.width, self.device)
+        ring = target[:, self.mouth_ring, :2]
+        mouth = polygon_pixels(ring, self.height, self.width, self.device, self.mouth_box)
         target_t = target_t[..., :2]
         grid = self._outside(target_t - self.source[None])
         source = self.source[None].expand_as(target_t) if lookup is None else lookup
         affine = self._affine(corners[..., :2], source).reshape(-1, 6)  # [B * T, 6]
-        maps = affine.index_select(0, frame * len(TRIANGLES) + triangle)
+        maps = affine.index_select(0, frame * len(TRIANGLES) + triangle.clamp(min=0))
         mapped = x[:, None] * maps[:, 0:2] + y[:, None] * maps[:, 2:4] + maps[:, 4:6]
-        pixel = (frame * self.height + y) * self.width + x
-        grid.view(-1, 2).index_copy_(0, pixel, mapped * self.to_unit - 1)
+        inside = mapped * self.to_unit - 1
+        if exact_sizes(self.device):  # the covered pixels only
+            pixel = (frame * self.height + y) * self.width + x
+            grid.view(-1, 2).index_copy_(0, pixel, inside)
+        else:  # every pixel in order: the uncovered (triangle -1) keep the field outside
+            covered = (triangle >= 0).view(*grid.shape[:3], 1)
+            grid = torch.where(covered, inside.view(grid.shape), grid)
         return WarpFrame(grid=grid, mouth_pixels=mouth)
 
 
@@ -184,5 +202,5 @@ def sample(image: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
 def sample_pixels(image: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
     """Bilinear colours [C, N] of `image` [C, H, W] at pixel points [N, 2]."""
     height, width = image.shape[-2:]
-    unit = torch.tensor([2 / (width - 1), 2 / (height - 1)], device=points.device)
+    unit = on_device((2 / (width - 1), 2 / (height - 1)), points.device)
     return sample(image[None], (points * unit - 1)[None, None])[0, :, 0]
