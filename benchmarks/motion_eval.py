@@ -1,8 +1,8 @@
 """Evaluate a motion checkpoint on voices and sentences it never saw, against the corpus's
 own motion and the rule-based baseline.
 
-    .venv/bin/python benchmarks/motion_eval.py [--checkpoint CKPT] [--clips 30] [--json]
-        [--plot PNG] [--engines espeak,festival] [--singing SHARE]
+    .venv/bin/python benchmarks/motion_eval.py [--checkpoint CKPT] [--encoder ENC] [--clips 30]
+        [--json] [--plot PNG] [--engines espeak,festival] [--singing SHARE]
 
 Eval clips come from a corpus seed never used for training (99), keeping only the voices
 held out of training (`vasa_core.data.corpus.HELD_OUT_VOICE_MARKS`). The share of p/b/m
@@ -47,8 +47,11 @@ def evaluate(
     device=None,
     engines: tuple[str, ...] = ("espeak",),
     singing: float = 0.0,
+    encoder=None,
 ) -> dict:
-    generator = MotionGenerator(checkpoint, device)
+    """`encoder`: the phonetic encoder the generator listens through (a checkpoint path;
+    None: the shipped one). The clips, and the corpus truth, are the same whatever it is."""
+    generator = MotionGenerator(checkpoint, device, encoder)
 
     def sample(features, controls, seed):
         return generator.generate(features, controls, seed, sampling)
@@ -91,6 +94,7 @@ def evaluate(
         }
     report["clips"] = clips
     report["training"] = generator.training.get("steps")
+    report["encoder"] = encoder or "shipped"
     if plot:
         save_plot(plot, *example)
     return report
@@ -162,6 +166,9 @@ def save_plot(path: str, clip, features, motions: dict) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint")
+    parser.add_argument(
+        "--encoder", help="phonetic encoder checkpoint the model listens through (default: shipped)"
+    )
     parser.add_argument("--clips", type=int, default=30)
     defaults = Sampling()
     parser.add_argument("--steps", type=int, default=defaults.steps)
@@ -198,6 +205,7 @@ def main() -> None:
         args.device,
         engines,
         args.singing,
+        args.encoder,
     )
     if args.json:
         print(json.dumps(report, indent=2))

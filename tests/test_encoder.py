@@ -191,3 +191,29 @@ def test_a_tiny_training_run_lowers_its_loss(tmp_path):
     again = encoder_data.load_examples(tmp_path / "c.npz")
     np.testing.assert_allclose(again[0].mel, examples[0].mel, atol=0.02)
     assert (again[0].owned == examples[0].owned).all()
+
+
+def test_the_window_augmentations_keep_the_padding_and_move_formants():
+    rng = torch.Generator().manual_seed(0)
+    x = torch.zeros(64, 20, 80)
+    x[:, 5:, 40] = 1.0  # a formant at band 40 after 5 frames of padding
+    assert torch.equal(training.warp_bands(x, rng, 0.0), x)
+    warped = training.warp_bands(x, rng, 0.2)
+    peaks = warped[:, 10].argmax(dim=1)
+    assert peaks.min() >= 33 and peaks.max() <= 47 and len(set(peaks.tolist())) > 3
+    tilted = training.tilt_bands(x, rng, 1.0)
+    assert (tilted[:, :5] == 0).all() and (tilted[:, 5:] != x[:, 5:]).any()
+    masked = training.mask_times(x + 1.0, rng, count=2, widest=3)
+    blank = (masked == 0).all(dim=2).sum(dim=1)
+    assert blank.max() <= 6 and blank.sum() > 0
+
+
+def test_validation_voices_are_never_held_out_ones():
+    for mark in encoder_data.VALIDATION_VOICES:
+        assert not corpus.held_out(mark)
+    for language, voice in [("en", "en-us-nyc+m5"), ("de", "de+m5"), ("en", "en+f1")]:
+        for seed in range(4):
+            chosen = encoder_data._espeak_validation_voice(
+                voice, language, np.random.default_rng(seed)
+            )
+            assert encoder_data.validation_voice(chosen) and not corpus.held_out(chosen)

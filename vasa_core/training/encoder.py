@@ -28,6 +28,7 @@ heard.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import time
@@ -37,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vasa_core.audio import RATE, AudioFeatures, compute_features
+from vasa_core.audio import RATE, compute_features
 from vasa_core.audio.encoder import (
     CLASSES,
     EncoderConfig,
@@ -51,6 +52,7 @@ from vasa_core.files import check_output
 from vasa_core.training.encoder_card import write_card
 from vasa_core.training.encoder_data import (
     IGNORE,
+    VALIDATION_VOICES,
     Example,
     Windows,
     augmentation_name,
@@ -61,6 +63,8 @@ from vasa_core.training.encoder_data import (
     load_examples,
     save_examples,
     speech_statistics,
+    validation_set,
+    validation_voice,
 )
 
 
@@ -89,6 +93,88 @@ def mask_bands(x: torch.Tensor, rng: torch.Generator, widest: int = 10) -> torch
     return x * keep[:, None, :]
 
 
+@dataclass(frozen=True)
+class Augment:
+    """What `fit` does to each training window's normalised log-mel on the fly, besides
+    the band mask (`mask_bands`, always): each a different speaker or channel at no cost
+    in speech to make. Zero turns one off."""
+
+    warp: float = 0.0  # frequencies scaled by a factor up to 1 + warp or down to 1 / (1 + warp)
+    tilt: float = 0.0  # a smooth EQ curve of up to this many standard deviations
+    time_masks: int = 0  # runs of frames blanked
+    time_width: int = 3  # the longest such run, in frames
+
+    def on(self) -> bool:
+        return bool(self.warp or self.tilt or self.time_masks)
+
+
+def _mel_centres(bands: int) -> np.ndarray:
+    """The centres of the mel filters of `vasa_core.audio.features`, in mel (HTK)."""
+    top = 2595.0 * np.log10(1.0 + RATE / 2 / 700.0)
+    return np.linspace(0.0, top, bands + 2)[1:-1]
+
+
+def _speech_rows(x: torch.Tensor) -> torch.Tensor:
+    """[size, T, 1]: the rows that are not the zero padding around a clip."""
+    return (x.abs().sum(dim=-1, keepdim=True) > 0).to(x.dtype)
+
+
+def warp_bands(x: torch.Tensor, rng: torch.Generator, most: float) -> torch.Tensor:
+    """Each window's spectrum stretched or squeezed along frequency by one random factor
+    (vocal-tract-length perturbation): what band b shows is what the window had at its
+    frequency divided by the factor, read between bands by linear interpolation. A longer
+    or shorter vocal tract moves every formant by about the same factor."""
+    size, bands = len(x), x.shape[-1]
+    centres = torch.from_numpy(_mel_centres(bands))
+    hz = 700.0 * (10.0 ** (centres / 2595.0) - 1.0)
+    factor = torch.exp(
+        (2 * torch.rand(size, 1, generator=rng, dtype=torch.float64) - 1) * math.log1p(most)
+    )
+    source = 2595.0 * torch.log10(1.0 + hz[None] / factor / 700.0)
+    at = ((source - centres[0]) / (centres[1] - centres[0])).clamp(0, bands - 1)
+    low = at.floor().long().clamp(max=bands - 2)
+    frac = (at - low).to(x.dtype)[:, None, :]
+    rows = x.shape[1]
+    below = torch.gather(x, 2, low[:, None, :].expand(-1, rows, -1))
+    above = torch.gather(x, 2, (low + 1)[:, None, :].expand(-1, rows, -1))
+    return below + frac * (above - below)
+
+
+def tilt_bands(x: torch.Tensor, rng: torch.Generator, most: float) -> torch.Tensor:
+    """Each window coloured by a smooth random EQ: a tilt and two broad bumps across the
+    bands, of up to `most` standard deviations each (a microphone, a room, a voice
+    brighter or darker than any the normalisation started from); padding stays zero."""
+    size, bands = len(x), x.shape[-1]
+    u = torch.linspace(0.0, 1.0, bands, dtype=x.dtype)
+    shapes = torch.stack([2 * u - 1, torch.cos(math.pi * 2 * u), torch.cos(math.pi * 3 * u)])
+    amounts = (2 * torch.rand(size, 3, generator=rng, dtype=x.dtype) - 1) * most
+    return x + (amounts @ shapes)[:, None, :] * _speech_rows(x)
+
+
+def mask_times(x: torch.Tensor, rng: torch.Generator, count: int, widest: int) -> torch.Tensor:
+    """`count` runs of up to `widest` frames blanked in each window (SpecAugment's time
+    mask): a class must be told from its context too, not only its own frames."""
+    size, rows = len(x), x.shape[1]
+    keep = torch.ones(size, rows, dtype=torch.bool)
+    frame = torch.arange(rows)[None]
+    for _ in range(count):
+        width = torch.randint(widest + 1, (size, 1), generator=rng)
+        start = (torch.rand(size, 1, generator=rng) * (rows - width)).long()
+        keep &= (frame < start) | (frame >= start + width)
+    return x * keep[:, :, None]
+
+
+def augment_windows(x: torch.Tensor, rng: torch.Generator, augment: Augment) -> torch.Tensor:
+    """`augment` applied to a batch of windows [size, T, n_mels]."""
+    if augment.warp:
+        x = warp_bands(x, rng, augment.warp)
+    if augment.tilt:
+        x = tilt_bands(x, rng, augment.tilt)
+    if augment.time_masks:
+        x = mask_times(x, rng, augment.time_masks, augment.time_width)
+    return x
+
+
 def fit(
     encoder: PhoneticEncoder,
     windows: Windows,
@@ -98,8 +184,10 @@ def fit(
     lr: float = 3e-3,
     batch: int = 32,
     progress: bool = False,
+    augment: Augment = Augment(),  # noqa: B008 (frozen dataclass)
 ) -> list[float]:
-    """Train `encoder.net` in place for `steps` steps; the loss of each step."""
+    """Train `encoder.net` in place for `steps` steps; the loss of each step. `augment`
+    draws from a stream of its own, so that without it training is what it was."""
     net, device = encoder.net.train(), encoder.device
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     warmup = min(100, steps // 10 + 1)
@@ -112,8 +200,11 @@ def fit(
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
     weights = None if weights is None else weights.to(device)
     rng, losses, started = torch.Generator().manual_seed(seed), [], time.time()
+    augment_rng = torch.Generator().manual_seed(seed + 1)
     for step in range(steps):
         x, y = windows.batch(batch, rng)
+        if augment.on():  # before the band mask, which blanks what they made
+            x = augment_windows(x, augment_rng, augment)
         logits = net(mask_bands(x, rng).to(device))
         loss = torch.nn.functional.cross_entropy(
             logits.reshape(-1, logits.shape[-1]),
@@ -173,7 +264,7 @@ class Heard:
 
     engine: str
     voice: str  # its voice group (`voice_group`)
-    features: AudioFeatures
+    mel: np.ndarray  # [T, n_mels] log-mel
     phonemes: list
 
 
@@ -183,7 +274,7 @@ def hear(clips, fps: float) -> list[Heard]:
         Heard(
             clip.info["engine"],
             voice_group(clip.info["voice"]),
-            compute_features(clip.samples, fps=fps),
+            compute_features(clip.samples, fps=fps).mel,
             clip.info["phonemes"],
         )
         for clip in clips
@@ -200,7 +291,7 @@ def evaluate(encoder: PhoneticEncoder, clips) -> dict:
     bilabial = CLASSES.index("bilabial")
     rows = []  # (engine, voice group, labels, predictions, called bilabial at centres)
     for clip in heard:
-        predicted = encoder.posteriors(clip.features.mel).argmax(axis=1)
+        predicted = encoder.posteriors(clip.mel).argmax(axis=1)
         frames = len(predicted)
         labels = frame_labels(clip.phonemes, frames, fps)
         at = centre_frames(clip.phonemes, frames, fps, bilabial)
@@ -273,6 +364,23 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=2.0,
         help="the bilabial class's loss weight, times its 1/sqrt(frequency)",
     )
+    parser.add_argument(
+        "--warp", type=float, default=0.0, help="frequency warp of each window, up to 1 + this"
+    )
+    parser.add_argument(
+        "--tilt", type=float, default=0.0, help="random EQ of each window, in standard deviations"
+    )
+    parser.add_argument("--time-masks", type=int, default=0, help="frame runs blanked a window")
+    parser.add_argument("--time-width", type=int, default=3, help="frames each run, at most")
+    parser.add_argument(
+        "--validate",
+        action="store_true",
+        help="a comparison run: train without the validation voices "
+        f"({', '.join(VALIDATION_VOICES)}), score on them only (never the held-out voices), "
+        "print the scores and write no card",
+    )
+    parser.add_argument("--val-cache", help="an .npz to keep the validation speech in")
+    parser.add_argument("--val-log", help="a .jsonl the --validate scores are appended to")
     parser.add_argument("--eval-clips", type=int, default=60, help="per set of voices")
     parser.add_argument("--workers", type=int, default=2, help="processes making speech")
     parser.add_argument(
@@ -296,11 +404,17 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:  # on a shared machine, fewer threads than cores can be much faster
         torch.set_num_threads(args.threads)
     print(f"{len(examples)} utterances, {sum(len(e.labels) for e in examples)} frames")
+    if args.validate:
+        examples = [e for e in examples if not validation_voice(e.voice)]
     encoder = new_encoder(examples, config, device, args.seed)
     windows = Windows(encoder, examples, labels=args.labels)
     weights = class_weights(examples, labels=args.labels, bilabial=args.bilabial_weight)
-    losses = fit(encoder, windows, args.steps, args.seed, weights, progress=True)
+    augment = Augment(args.warp, args.tilt, args.time_masks, args.time_width)
+    losses = fit(encoder, windows, args.steps, args.seed, weights, progress=True, augment=augment)
     clock["training"] = time.time()
+    if args.validate:
+        validate(args, encoder, examples, losses, config)
+        return
     # Heard once: espeak-ng's samples depend on what the process spoke before, so clips made
     # twice can differ, and a comparison must score the same ones.
     clips = hear(corpus.evaluation_clips(args.eval_clips, "held-out", engines=engines), config.fps)
@@ -322,6 +436,52 @@ def main(argv: list[str] | None = None) -> None:
     )
 
 
+def validate(args, encoder, examples, losses, config) -> None:
+    """A comparison run's scores on the validation voices, printed (and appended to
+    `--val-log`); the checkpoint is saved for a closer look, no card is written."""
+    spoken = validation_set(args.val_cache, 200, 80, config.fps, args.workers)
+    heard = [Heard(s.engine, s.voice, s.mel, s.phonemes) for s in spoken]
+    report = evaluate(encoder, heard)
+    summary = {
+        "run": args.out,
+        "steps": args.steps,
+        "labels": args.labels,
+        "bilabial_weight": args.bilabial_weight,
+        "augment": vars(Augment(args.warp, args.tilt, args.time_masks, args.time_width)),
+        "training_utterances": len(examples),
+        "final_loss": round(float(np.mean(losses[-100:])), 4),
+    }
+    for name, group in [("all", report["all"])] + [
+        (f"{kind} {k}", v) for kind in ("engine", "voice") for k, v in report[kind].items()
+    ]:
+        summary[name] = brief(group)
+    line = json.dumps(summary)
+    print(line)
+    if args.val_log:
+        with open(args.val_log, "a") as f:
+            f.write(line + "\n")
+    save_encoder(check_output(args.out, ".safetensors", "encoder checkpoint"), encoder)
+
+
+def brief(group: dict) -> dict:
+    """The figures a comparison is chosen by, of one group of `evaluate`."""
+    confusion = np.array(group["confusion"])
+    open_vowel, bilabial = CLASSES.index("open vowel"), CLASSES.index("bilabial")
+    vowels = [CLASSES.index(k) for k in CLASSES if k.endswith("vowel")]
+    called = confusion[vowels, bilabial].sum() / max(confusion[vowels].sum(), 1)
+    return {
+        "pbm_centres": round(group["pbm_centres"], 4),
+        "pbm": group["pbm"],
+        "bilabial_recall": round(group["bilabial_recall"], 4),
+        "balanced_accuracy": round(group["balanced_accuracy"], 4),
+        "accuracy": round(group["accuracy"], 4),
+        "open_called_bilabial": round(
+            confusion[open_vowel, bilabial] / max(confusion[open_vowel].sum(), 1), 4
+        ),
+        "vowels_called_bilabial": round(float(called), 4),
+    }
+
+
 def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, clock) -> dict:
     """How the encoder was made, for its metadata and card."""
     import platform
@@ -334,6 +494,10 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "--labels": args.labels != "owned",
         "--bilabial-weight": args.bilabial_weight != 2.0,
         "--engines": args.engines != "espeak,festival",
+        "--warp": args.warp != 0.0,
+        "--tilt": args.tilt != 0.0,
+        "--time-masks": args.time_masks != 0,
+        "--time-width": args.time_masks != 0 and args.time_width != 3,
         "--threads": args.threads,
         "--cache": args.cache,
         "--compare": args.compare,
@@ -353,6 +517,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "labels": args.labels,
         "bilabial_weight": args.bilabial_weight,
         "augmentation": augmentation_name(),
+        "window_augment": vars(Augment(args.warp, args.tilt, args.time_masks, args.time_width)),
         "seed": args.seed,
         "steps": args.steps,
         "batch": 32,

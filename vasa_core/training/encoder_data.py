@@ -4,6 +4,7 @@ with the encoder's classes; cached to a file, and cut into random windows."""
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,14 +12,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vasa_core.audio import RATE, compute_features, tts
+from vasa_core.audio import RATE, compute_features, festival, tts
 from vasa_core.audio.encoder import (
     CLASSES,
     EncoderConfig,
     PhoneticEncoder,
 )
 from vasa_core.audio.load import to_mono
-from vasa_core.data import corpus, visemes
+from vasa_core.data import corpus, text, visemes
 from vasa_core.data.augment_speech import augment_speech
 
 WINDOW = 96  # frames a training window labels (3.8 s at 25 fps)
@@ -137,6 +138,110 @@ def training_example(seed: int, index: int, fps: float, voices: list[str]) -> Ex
 
 def _example_job(job: tuple) -> Example | None:
     return training_example(*job)
+
+
+# Voices of the training set kept out of training in comparison runs (`--validate`), to
+# choose settings by how they carry to a speaker never heard without ever looking at the
+# held-out voices: one espeak-ng variant and one accent (like +m5 and en-us-nyc), and two
+# festival voices whose languages other voices still teach (like cs-machac and fi-lj).
+VALIDATION_VOICES = ("+m3", "en-gb-scotland", "it-pc", "cs-krb")
+VALIDATION_FESTIVAL = ("cs-krb", "it-pc")
+
+
+def validation_voice(voice: str) -> bool:
+    return any(mark in voice for mark in VALIDATION_VOICES)
+
+
+@dataclass
+class Spoken:
+    """One validation utterance: what the encoder hears and the true phonemes."""
+
+    engine: str
+    voice: str  # the validation voice it counts under (a mark of VALIDATION_VOICES)
+    mel: np.ndarray  # [T, 80]
+    phonemes: list  # [(symbol, start_s, end_s), ...] of the augmented audio
+
+
+def _espeak_validation_voice(voice: str, language: str, rng: np.random.Generator) -> str:
+    """A corpus-drawn espeak-ng voice moved onto a validation voice: English half the time
+    in the en-gb-scotland accent (with the drawn variant), otherwise the drawn language
+    with variant m3; never a held-out voice."""
+    base, _, variant = voice.partition("+")
+    if language == "en" and rng.random() < 0.5:
+        variant = "" if corpus.held_out("+" + variant) else variant
+        return "en-gb-scotland" + (f"+{variant}" if variant else "")
+    base = "en-us" if corpus.held_out(base) else base
+    return f"{base}+m3"
+
+
+def validation_example(index: int, fps: float, with_festival: bool) -> Spoken:
+    """Utterance `index` of the validation set: sentences drawn from the evaluation seed
+    (never the training one), spoken by a validation voice, with pauses and augmentation
+    as in training."""
+    streams = np.random.SeedSequence([corpus.EVAL_SEED, index, 7]).spawn(4)
+    rng, voice_rng, audio_rng, engine_rng = (np.random.default_rng(s) for s in streams)
+    engine = "festival" if with_festival and engine_rng.random() < 0.5 else "espeak"
+    if engine == "espeak":
+        words, language, voice = text.utterance(rng)
+        rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
+        voice = _espeak_validation_voice(voice, language, voice_rng)
+        speech = tts.synthesize(words, voice=voice, rate=rate, pitch=pitch)
+    else:
+        words, language, voice = text.festival_utterance(rng, list(VALIDATION_FESTIVAL))
+        stretch = round(float(rng.uniform(0.8, 1.3)), 3)
+        speech = festival.synthesize(words, voice=voice, stretch=stretch)
+    samples = to_mono(speech.samples, speech.rate, max_seconds=None)
+    lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
+    samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
+    timed = [("_", 0.0, lead)] + [(s, a + lead, b + lead) for s, a, b in speech.phonemes]
+    timed.append(("_", timed[-1][2], len(samples) / RATE))
+    samples, timed = augment_timed(samples.astype(np.float32), timed, audio_rng)
+    mark = next(m for m in VALIDATION_VOICES if m in voice)
+    return Spoken(engine, mark, compute_features(samples, fps=fps).mel, timed)
+
+
+def _validation_job(job: tuple) -> Spoken:
+    return validation_example(*job)
+
+
+def validation_set(
+    path: Path | None, espeak: int, festival_clips: int, fps: float, workers: int = 1
+) -> list[Spoken]:
+    """`espeak` and `festival_clips` validation utterances (see `validation_example`), read
+    from the .npz `path` where it holds them, else made (and kept there)."""
+    key = f"{espeak}-{festival_clips}-{fps}-{','.join(VALIDATION_VOICES)}-{augmentation_name()}"
+    if path is not None and Path(path).is_file():
+        with np.load(path) as data:
+            if str(data["key"]) == key:
+                s, mel = data["starts"], data["mel"]
+                said = zip(
+                    s[:-1], s[1:], data["engines"], data["voices"], data["phonemes"], strict=True
+                )
+                return [
+                    Spoken(str(e), str(v), mel[a:b].astype(np.float32), json.loads(str(p)))
+                    for a, b, e, v, p in said
+                ]
+    wanted = {"espeak": espeak, "festival": festival_clips}
+    spoken, index = [], 0
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        while any(wanted.values()):
+            jobs = [(i, fps, festival_clips > 0) for i in range(index, index + 16 * workers)]
+            index += len(jobs)
+            for one in pool.imap(_validation_job, jobs):
+                if wanted[one.engine] > 0:
+                    wanted[one.engine] -= 1
+                    spoken.append(one)
+    if path is not None:
+        np.savez(
+            path,
+            mel=np.concatenate([s.mel for s in spoken]).astype(np.float16),
+            starts=np.cumsum([0] + [len(s.mel) for s in spoken]),
+            engines=np.array([s.engine for s in spoken]),
+            voices=np.array([s.voice for s in spoken]),
+            phonemes=np.array([json.dumps(s.phonemes) for s in spoken]),
+            key=np.array(key),
+        )
+    return spoken
 
 
 def build_examples(
