@@ -1,7 +1,7 @@
 """Where the generated lips fail to close: what the phonetic encoder said at those p/b/m.
 
     PYTHONPATH=. .venv/bin/python benchmarks/closure_misses.py [--voices training]
-        [--clips 30] [--checkpoint CKPT]
+        [--clips 30] [--checkpoint CKPT] [--singing SHARE]
 
 For every p/b/m centre of the clips (`articulation.centre_frames`), the generated mouth is
 closed or not (`articulation.CLOSED_GAP`), and the encoder's bilabial posterior there is
@@ -28,10 +28,14 @@ BILABIAL = CLASSES.index("bilabial")
 QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
 
 
-def collect(generator: MotionGenerator, clips: int, voices: str) -> dict[str, np.ndarray]:
-    """Per p/b/m centre, closed or missed: (posterior, opening); per open vowel the same."""
+def collect(
+    generator: MotionGenerator, clips: int, voices: str, singing: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Per p/b/m centre, closed or missed: (posterior, opening); per open vowel the same.
+    `singing`: the share of the clips sung."""
     found: dict[str, list] = {"closed": [], "missed": [], "open vowel": []}
-    for clip in corpus.evaluation_clips(clips, voices, engines=("espeak", "festival")):
+    engines = ("espeak", "festival")
+    for clip in corpus.evaluation_clips(clips, voices, engines=engines, singing=singing):
         features = compute_features(clip.samples)
         heard = generator.listen(features)[:, BILABIAL]
         opening = metrics.mouth_opening(generator.generate(features, clip.controls, 0, Sampling()))
@@ -49,8 +53,10 @@ def main() -> None:
     parser.add_argument("--voices", choices=("held-out", "training"), default="training")
     parser.add_argument("--clips", type=int, default=30)
     parser.add_argument("--checkpoint")
+    parser.add_argument("--singing", type=float, default=0.0, help="share of clips sung")
     args = parser.parse_args()
-    found = collect(MotionGenerator(args.checkpoint, "cpu"), args.clips, args.voices)
+    generator = MotionGenerator(args.checkpoint, "cpu")
+    found = collect(generator, args.clips, args.voices, args.singing)
     closed, missed = len(found["closed"]), len(found["missed"])
     print(f"{args.voices} voices: p/b/m closed {closed} of {closed + missed}")
     print(f"bilabial posterior at quantiles {QUANTILES}, and the median mouth opening:")

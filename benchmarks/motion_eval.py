@@ -7,7 +7,8 @@ own motion and the rule-based baseline.
 Eval clips come from a corpus seed never used for training (99), keeping only the voices
 held out of training (`vasa_core.data.corpus.HELD_OUT_VOICE_MARKS`). The share of p/b/m
 centres with the lips closed is also given voice by voice, since the target holds on every
-held-out voice, not on their average.
+held-out voice, not on their average, and pooled by held-out voice (`corpus.voice_group`:
+en-us-nyc+m5 counts under +m5), with the blinks' rate, peak closure and duration there.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ def evaluate(
         return generator.generate(features, controls, seed, sampling)
 
     rows = {"truth": [], "model": [], "baseline": []}
-    extra, by_voice = {}, {}
+    extra, by_voice, blinks = {}, {}, {}
     example = None
     stride = generator.window - min(sampling.overlap, generator.window // 2)
     for clip in corpus.evaluation_clips(clips, voices, engines=engines, singing=singing):
@@ -72,6 +73,10 @@ def evaluate(
         for name, motion in motions.items():
             rows[name].append(_articulation(motion, clip, features))
         by_voice.setdefault(clip.info["voice"], []).append(rows["model"][-1])
+        shapes = metrics.blink_shapes(motions["model"], features.fps)
+        group = blinks.setdefault(corpus.voice_group(clip.info["voice"]), [[], 0.0])
+        group[0].append(shapes)
+        group[1] += features.frames / features.fps / 60
         figures = _control_figures(sample, features, clip.controls, motions["model"], stride)
         figures["seed_sync_diff"] = abs(
             figures.pop("other_seed_sync") - rows["model"][-1]["lip_sync_correlation"]
@@ -92,12 +97,37 @@ def evaluate(
             "closed": round(share, 3),
             "bilabials": count,
         }
+    report["model_by_voice_group"] = _by_group(by_voice, blinks)
     report["clips"] = clips
     report["training"] = generator.training.get("steps")
     report["encoder"] = encoder or "shipped"
     if plot:
         save_plot(plot, *example)
     return report
+
+
+def _by_group(by_voice: dict, blinks: dict) -> dict:
+    """Per voice group: p/b/m closed, and the blinks pooled over its clips (a short clip
+    has a blink or none, so a rate per clip says little): per minute, the lowest and
+    median peak closure, the shortest and longest time past half closed in ms."""
+    rows = {}
+    for voice, voice_rows in by_voice.items():
+        rows.setdefault(corpus.voice_group(voice), []).extend(voice_rows)
+    out = {}
+    for group, (shapes, minutes) in sorted(blinks.items()):
+        shapes = np.concatenate(shapes)
+        share, count = pooled_closure(rows[group])
+        out[group] = {"closed": round(share, 3), "bilabials": count, "blinks": len(shapes)}
+        out[group]["blinks_per_minute"] = round(len(shapes) / minutes, 1)
+        if len(shapes):
+            peak, seconds = shapes.T
+            out[group] |= {
+                "blink_peak_min": round(float(peak.min()), 3),
+                "blink_peak_median": round(float(np.median(peak)), 3),
+                "blink_ms_min": round(1000 * float(seconds.min())),
+                "blink_ms_max": round(1000 * float(seconds.max())),
+            }
+    return out
 
 
 def _articulation(motion, clip, features) -> dict:
@@ -218,6 +248,18 @@ def main() -> None:
     print("model's p/b/m closed, voice by voice:")
     for voice, row in report["model_bilabial_closed_by_voice"].items():
         print(f"  {voice:24} {row['closed']:6.1%} of {row['bilabials']}")
+    print("pooled by voice group: p/b/m closed; blinks per minute, peak, ms past half closed:")
+    for group, row in report["model_by_voice_group"].items():
+        shape = (
+            f"lowest peak {row['blink_peak_min']:.2f}, median {row['blink_peak_median']:.2f}, "
+            f"{row['blink_ms_min']}-{row['blink_ms_max']} ms"
+            if row["blinks"]
+            else "no whole blink"
+        )
+        print(
+            f"  {group:24} {row['closed']:6.1%} of {row['bilabials']:<4}"
+            f"{row['blinks_per_minute']:5.1f}/min ({row['blinks']}), {shape}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import pytest
 from vasa_core import schema
 from vasa_core.audio import compute_features
 from vasa_core.data import corpus
+from vasa_core.eval import metrics
 from vasa_core.motion.blinks import Blinker, blink_shape
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.settings import Sampling
@@ -68,3 +69,29 @@ def test_no_seed_stares_through_a_short_clip():
     for seed in range(50):
         curve = Blinker(FPS, np.random.default_rng(seed)).curve(np.ones(int(3 * FPS), bool))
         assert (curve > 0.5).any(), seed
+
+
+def test_blink_shapes_reads_each_whole_blink_and_leaves_out_those_cut_by_the_clip():
+    motion = np.zeros((60, len(schema.CHANNELS)), np.float32)
+    lids = [BLINK, schema.index("blink_right")]
+    motion[:3, lids] = 1.0  # shut when the clip starts: cut
+    shape = blink_shape(FPS, np.random.default_rng(3))
+    motion[10 : 10 + len(shape), lids] = shape[:, None]
+    motion[30:34, lids] = [[0.6], [0.8], [0.8], [0.55]]  # a partial blink, 4 frames
+    motion[57:, lids] = 1.0  # still shut at the end: cut
+    shapes = metrics.blink_shapes(motion, FPS)
+    assert shapes.shape == (2, 2)
+    assert shapes[0, 0] == 1.0 and 0.1 <= shapes[0, 1] <= 0.3
+    assert np.allclose(shapes[1], [0.8, 4 / FPS])
+    one_eye = motion.copy()
+    one_eye[30:34, lids[1]] = 0.0  # the two lids' mean: 0.4 at most, under half closed
+    assert len(metrics.blink_shapes(one_eye, FPS)) == 1
+
+
+def test_blinker_curves_measure_as_human_blinks():
+    curve = Blinker(FPS, np.random.default_rng(4)).curve(np.ones(int(FPS * 120), bool))
+    motion = np.zeros((len(curve), len(schema.CHANNELS)), np.float32)
+    motion[:, [BLINK, schema.index("blink_right")]] = curve[:, None]
+    peak, seconds = metrics.blink_shapes(motion, FPS).T
+    assert 20 <= len(peak) <= 60
+    assert peak.min() == 1.0 and 0.1 <= seconds.min() and seconds.max() <= 0.3

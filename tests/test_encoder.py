@@ -217,3 +217,10 @@ def test_validation_voices_are_never_held_out_ones():
                 voice, language, np.random.default_rng(seed)
             )
             assert encoder_data.validation_voice(chosen) and not corpus.held_out(chosen)
+
+
+def test_each_held_out_voice_counts_under_one_group():
+    assert corpus.voice_group("en-us-nyc+m5") == "+m5"  # the speaker, not the accent
+    assert corpus.voice_group("en-us-nyc+f2") == "en-us-nyc"
+    assert corpus.voice_group("fi-lj") == "fi-lj"
+    assert corpus.voice_group("it-pc") == "it-pc"  # a training voice stands for itself

@@ -63,17 +63,25 @@ def frame_bounds(samples: int, rate: int, fps: float) -> np.ndarray:
     return np.round(np.arange(frames + 1) * rate / fps).astype(np.int64)
 
 
+def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
+    """The HTK mel scale: even steps in it sound like even steps in pitch."""
+    return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
+
+
+def mel_to_hz(mel: np.ndarray | float) -> np.ndarray:
+    return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
+
+
+def mel_edges_hz(rate: int = RATE, n_mels: int = N_MELS) -> np.ndarray:
+    """[n_mels + 2] corner frequencies of the filters, evenly spaced in mel: filter b rises
+    from edge b, peaks at edge b + 1 (its centre) and falls to edge b + 2."""
+    return mel_to_hz(np.linspace(hz_to_mel(0.0), hz_to_mel(rate / 2), n_mels + 2))
+
+
 @lru_cache(maxsize=8)
 def mel_filterbank(rate: int = RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """Triangular filters [n_mels, n_fft // 2 + 1] evenly spaced on the HTK mel scale."""
-
-    def to_mel(hz):
-        return 2595.0 * np.log10(1.0 + np.asarray(hz) / 700.0)
-
-    def to_hz(mel):
-        return 700.0 * (10.0 ** (np.asarray(mel) / 2595.0) - 1.0)
-
-    edges = to_hz(np.linspace(to_mel(0.0), to_mel(rate / 2), n_mels + 2))
+    edges = mel_edges_hz(rate, n_mels)
     bins = np.linspace(0, rate / 2, n_fft // 2 + 1)
     lower, centre, upper = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     rising = (bins[None] - lower) / (centre - lower)

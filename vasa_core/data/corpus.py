@@ -88,6 +88,12 @@ def held_out(voice: str) -> bool:
     return any(mark in voice for mark in HELD_OUT_VOICE_MARKS)
 
 
+def voice_group(voice: str) -> str:
+    """The held-out voice a clip's voice belongs to (en-us-nyc+m5 counts under +m5), or
+    the voice itself."""
+    return next((m for m in HELD_OUT_VOICE_MARKS if m in voice), voice)
+
+
 def evaluation_clips(
     count: int,
     voices: str = "held-out",

@@ -104,13 +104,27 @@ def head_motion(motion: np.ndarray, valid: np.ndarray | None = None) -> dict:
     }
 
 
+HALF_SHUT = 0.5  # a blink is where the lid passes half closed, and lasts while it stays so
+
+
 def blink_rate(motion: np.ndarray, fps: float, valid: np.ndarray | None = None) -> float:
     """Blinks per minute (eyes passing half closed)."""
     face = _valid(valid, len(motion))
-    shut = motion[:, schema.index("blink_left")] > 0.5
+    shut = motion[:, schema.index("blink_left")] > HALF_SHUT
     onsets = shut[1:] & ~shut[:-1] & face[1:] & face[:-1]
     minutes = face.sum() / fps / 60
     return float(onsets.sum() / minutes) if minutes > 0 else 0.0
+
+
+def blink_shapes(motion: np.ndarray, fps: float) -> np.ndarray:
+    """[N, 2]: each whole blink's peak closure (the two lids' mean) and how long, in
+    seconds, it stays past half closed (the full width at half maximum). A blink already
+    shut at the first frame or still shut at the last is cut by the clip and left out."""
+    lids = motion[:, [schema.index("blink_left"), schema.index("blink_right")]].mean(axis=1)
+    edges = np.diff(np.concatenate([[0], (lids > HALF_SHUT).astype(np.int8), [0]]))
+    runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
+    whole = [(a, b) for a, b in runs if a > 0 and b < len(lids)]
+    return np.array([(lids[a:b].max(), (b - a) / fps) for a, b in whole]).reshape(-1, 2)
 
 
 def gaze(motion: np.ndarray, valid: np.ndarray | None = None) -> dict:

@@ -47,6 +47,7 @@ from vasa_core.audio.encoder import (
     load_encoder,
     save_encoder,
 )
+from vasa_core.audio.features import hz_to_mel, mel_edges_hz
 from vasa_core.data import corpus
 from vasa_core.files import check_output
 from vasa_core.training.encoder_card import write_card
@@ -108,12 +109,6 @@ class Augment:
         return bool(self.warp or self.tilt or self.time_masks)
 
 
-def _mel_centres(bands: int) -> np.ndarray:
-    """The centres of the mel filters of `vasa_core.audio.features`, in mel (HTK)."""
-    top = 2595.0 * np.log10(1.0 + RATE / 2 / 700.0)
-    return np.linspace(0.0, top, bands + 2)[1:-1]
-
-
 def _speech_rows(x: torch.Tensor) -> torch.Tensor:
     """[size, T, 1]: the rows that are not the zero padding around a clip."""
     return (x.abs().sum(dim=-1, keepdim=True) > 0).to(x.dtype)
@@ -124,13 +119,15 @@ def warp_bands(x: torch.Tensor, rng: torch.Generator, most: float) -> torch.Tens
     (vocal-tract-length perturbation): what band b shows is what the window had at its
     frequency divided by the factor, read between bands by linear interpolation. A longer
     or shorter vocal tract moves every formant by about the same factor."""
+    if most == 0:
+        return x  # the interpolation below is exact only up to the mel round trip
     size, bands = len(x), x.shape[-1]
-    centres = torch.from_numpy(_mel_centres(bands))
-    hz = 700.0 * (10.0 ** (centres / 2595.0) - 1.0)
+    hz = mel_edges_hz(n_mels=bands)[1:-1]
     factor = torch.exp(
         (2 * torch.rand(size, 1, generator=rng, dtype=torch.float64) - 1) * math.log1p(most)
     )
-    source = 2595.0 * torch.log10(1.0 + hz[None] / factor / 700.0)
+    centres = torch.from_numpy(hz_to_mel(hz))
+    source = torch.from_numpy(hz_to_mel(hz[None] / factor.numpy()))
     at = ((source - centres[0]) / (centres[1] - centres[0])).clamp(0, bands - 1)
     low = at.floor().long().clamp(max=bands - 2)
     frac = (at - low).to(x.dtype)[:, None, :]
@@ -253,17 +250,12 @@ def scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
-def voice_group(voice: str) -> str:
-    """The held-out voice a clip's voice belongs to (en-us-nyc+m5 counts under +m5)."""
-    return next((m for m in corpus.HELD_OUT_VOICE_MARKS if m in voice), voice)
-
-
 @dataclass
 class Heard:
     """One evaluation clip, measured once for any number of encoders."""
 
     engine: str
-    voice: str  # its voice group (`voice_group`)
+    voice: str  # its voice group (`corpus.voice_group`)
     mel: np.ndarray  # [T, n_mels] log-mel
     phonemes: list
 
@@ -273,7 +265,7 @@ def hear(clips, fps: float) -> list[Heard]:
     return [
         Heard(
             clip.info["engine"],
-            voice_group(clip.info["voice"]),
+            corpus.voice_group(clip.info["voice"]),
             compute_features(clip.samples, fps=fps).mel,
             clip.info["phonemes"],
         )
