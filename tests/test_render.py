@@ -313,3 +313,35 @@ def test_the_upper_lids_follow_the_gaze_up_and_down(latents, renderers):
     assert drawn[0] > drawn[1] + 1 and drawn[2] < drawn[1] - 0.3  # image y grows down
     own = face.decode(motion)[:, upper_lid, 1].mean(axis=1)
     assert np.allclose(own[0], own[1], atol=0.05) and np.allclose(own[2], own[1], atol=0.05)
+
+
+def test_a_closing_lid_covers_the_iris_face_mesh_put_below_its_margin():
+    """On a small or bespectacled eye Face Mesh may draw the upper lid across the iris;
+    the painted lid must reach the iris's real top, and leave a lid that Face Mesh got
+    right (its margin on the iris's top, with a lash line above) as it was."""
+    import torch
+
+    from vasa_core.render import lids
+
+    image = torch.empty(3, 100, 100)
+    image[:] = torch.tensor([0.8, 0.6, 0.5])[:, None, None]  # skin
+    ys, xs = torch.meshgrid(torch.arange(100.0), torch.arange(100.0), indexing="ij")
+    image[:, (xs - 50) ** 2 + (ys - 50) ** 2 < 10**2] = torch.tensor([0.2, 0.1, 0.05])[:, None]
+    frame = lids.EyeFrame(torch.tensor([[[30.0, 50.0], [70.0, 50.0]]]))
+    skin, iris = torch.tensor([0.8, 0.6, 0.5]), torch.tensor([0.2, 0.1, 0.05])
+    found = (skin, iris, torch.tensor([50.0, 50.0]), 10.0)
+
+    def hidden(margin_y):
+        top_v = torch.full((lids.SAMPLES,), margin_y - 50.0)
+        return lids._hidden_above(image, frame, top_v, 10.0, found)
+
+    wide, narrow = hidden(48.0)  # the iris shows 8 px above Face Mesh's lid
+    middle = lids.SAMPLES // 2
+    assert 7.0 <= float(wide[middle]) <= 9.0 and float(wide[0]) == 0 == float(wide[-1])
+    assert (narrow <= wide + 1e-6).all() and float(narrow[middle]) == float(wide[middle])
+    for margin_y in (41.0, 39.0):  # a lash's width of iris above the lid points, or none
+        assert all(float(h.abs().max()) == 0 for h in hidden(margin_y))
+    assert all(
+        float(h.abs().max()) == 0
+        for h in lids._hidden_above(image, frame, torch.zeros(lids.SAMPLES), 10.0, None)
+    )

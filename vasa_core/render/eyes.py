@@ -118,6 +118,29 @@ def _limbus_radius(picture: np.ndarray, opening: np.ndarray, centre, ring: float
     return float(np.clip(np.median(found), 0.8 * ring, 1.5 * ring))
 
 
+def eye_colours(
+    picture: np.ndarray, polygon: np.ndarray, centre, radius: float
+) -> tuple[np.ndarray, list[np.ndarray]] | None:
+    """(the skin just around the eye outline, [the iris, the white]) as RGB in 0..1, from a
+    picture [H, W, 3] and the filled outline `polygon` [H, W]; None where too little of
+    either shows. A colour nearer the skin than the eye's colours is lid."""
+    inside = polygon > 0
+    ring = (cv2.dilate(polygon, np.ones((9, 9), np.uint8)) > 0) & ~(
+        cv2.dilate(polygon, np.ones((3, 3), np.uint8)) > 0
+    )
+    ys, xs = np.nonzero(inside)
+    near = np.hypot(xs - centre[0], ys - centre[1])
+    if ring.sum() < 4 or (near < 0.6 * radius).sum() < 4:
+        return None
+    skin = np.median(picture[ring], axis=0)
+    eye = [np.median(picture[ys[near < 0.6 * radius], xs[near < 0.6 * radius]], axis=0)]
+    around = picture[ys[near > 1.2 * radius], xs[near > 1.2 * radius]]
+    if len(around) >= 4:  # the brighter half of what lies around the iris: the white
+        light = around.mean(axis=1)
+        eye.append(np.median(around[light >= np.median(light)], axis=0))
+    return skin, eye
+
+
 def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -> np.ndarray:
     """Where the portrait shows the open eye (white or iris), not lid skin: [H, W] in 0..1.
 
@@ -129,21 +152,12 @@ def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -
     """
     height = polygon.shape[0]
     inside = polygon > 0
-    ring = (cv2.dilate(polygon, np.ones((9, 9), np.uint8)) > 0) & ~(
-        cv2.dilate(polygon, np.ones((3, 3), np.uint8)) > 0
-    )
-    ys, xs = np.nonzero(inside)
-    near = np.hypot(xs - centre[0], ys - centre[1])
-    if ring.sum() < 4 or (near < 0.6 * radius).sum() < 4:
+    colours = eye_colours(picture, polygon, centre, radius)
+    if colours is None:
         return polygon.astype(np.float32)
-    skin = np.median(picture[ring], axis=0)
-    eye_colours = [np.median(picture[ys[near < 0.6 * radius], xs[near < 0.6 * radius]], axis=0)]
-    around = picture[ys[near > 1.2 * radius], xs[near > 1.2 * radius]]
-    if len(around) >= 4:  # the brighter half of what lies around the iris: the white
-        light = around.mean(axis=1)
-        eye_colours.append(np.median(around[light >= np.median(light)], axis=0))
+    skin, eye = colours
     to_skin = np.linalg.norm(picture - skin, axis=2)
-    to_eye = np.min([np.linalg.norm(picture - c, axis=2) for c in eye_colours], axis=0)
+    to_eye = np.min([np.linalg.norm(picture - c, axis=2) for c in eye], axis=0)
     margin = inside & ~(cv2.erode(polygon, np.ones((5, 5), np.uint8)) > 0)
     eye = inside & ~(margin & (to_skin < to_eye))
     rows = np.arange(height)[:, None]
@@ -215,6 +229,7 @@ class Eyes:
         bare, texture = picture.copy(), picture.copy()
         opening = np.zeros((self.height, self.width), np.float32)
         self.rest, radii = [], []
+        colours = []  # per eye, `eye_colours` (None where the eye shows too little)
         for corners, upper, lower, iris in EYES:
             gap = (source[list(lower), 1] - source[list(upper), 1]).mean().clamp(min=1e-3)
             self.rest.append(gap)
@@ -230,6 +245,7 @@ class Eyes:
             centre = source[iris[0]].cpu().numpy() - [x0, y0]
             radii.append(_limbus_radius(picture[box], polygon, centre, ring))
             seen = _open_eye(picture[box], polygon, centre, radii[-1])
+            colours.append(eye_colours(picture[box], polygon, centre, radii[-1]))
             opening[box] = np.maximum(opening[box], seen)
             # The two boxes may overlap between the eyes (small crops): keep only what this
             # eye changed, so it cannot undo the other eye's work there.
@@ -239,6 +255,18 @@ class Eyes:
                 changed = (mine != picture[box]).any(axis=-1)
                 done[box][changed] = mine[changed]
         self.iris_radius = torch.tensor(radii, dtype=image.dtype, device=image.device)  # [2]
+        # Per eye (skin colour, iris colour, iris centre, radius) for the lids, or None.
+        self.irises = [
+            None
+            if found is None
+            else (
+                torch.as_tensor(found[0], dtype=image.dtype, device=image.device),
+                torch.as_tensor(found[1][0], dtype=image.dtype, device=image.device),
+                source[eye[3][0]],
+                radius,
+            )
+            for eye, found, radius in zip(EYES, colours, radii, strict=True)
+        ]
         # Where the portrait shows the eye itself (white or iris) rather than lid skin:
         # a moved iris is drawn only where the warp shows these pixels.
         self.opening = torch.from_numpy(opening[None]).to(image)

@@ -36,6 +36,10 @@ DRAWING_BAND = (0.8, 1.6)
 # the old outline shows above a lid half lowered, as when looking down).
 ABOVE = 0.3
 DRAWING_ABOVE = 0.6
+# How far above Face Mesh's upper lid points the open eye may be found (eye heights): on a
+# small or bespectacled eye Face Mesh puts them across the iris, and the lid must cover
+# what shows above them too.
+HIDDEN_REACH = 0.8
 
 
 def _lid_ids(corners, lid) -> list[int]:
@@ -77,22 +81,65 @@ def _profile(frame: EyeFrame, lid: torch.Tensor, s: torch.Tensor) -> torch.Tenso
     return v0 + w * (v1 - v0)
 
 
+def _hidden_above(
+    image: torch.Tensor, frame: EyeFrame, top_v: torch.Tensor, height: float, iris
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the portrait's iris shows above Face Mesh's upper lid `top_v` [SAMPLES]:
+    (the lid's real margin over Face Mesh's, the same narrowed to the iris itself), each
+    [SAMPLES] pixels; zeros where Face Mesh's lid is about right.
+
+    `iris`: (skin colour, iris colour, iris centre, iris radius), in the portrait's pixels.
+    Only the iris disc counts (the lashes beside it are as dark), and only an iris shown
+    above the lid points by more than a third of the eye's height: less than that is the
+    lash line, which the lid's margin covers anyway (ABOVE). The margin is one smooth arch
+    a little wider than the iris (a lid's edge has no dents); the lid's skin is read above
+    the narrow one, since beside the iris the band may reach the brow or a glasses frame."""
+    none = torch.zeros_like(top_v)
+    if iris is None:
+        return none, none
+    skin, colour, centre, radius = iris
+    steps = torch.arange(0.0, HIDDEN_REACH * height, 0.5, device=image.device)  # [K]
+    s = torch.linspace(0, 1, SAMPLES, device=image.device)
+    v = top_v[None, :] - steps[:, None]  # [K, S]
+    points = frame.point(s.expand(len(steps), -1).reshape(1, -1), v.reshape(1, -1))[0]
+    seen = sample_pixels(image, points).T  # [K * S, 3]
+    in_disc = torch.linalg.norm(points - centre, dim=-1) < radius
+    nearer_iris = torch.linalg.norm(seen - colour, dim=-1) < torch.linalg.norm(seen - skin, dim=-1)
+    is_iris = (in_disc & nearer_iris).reshape(len(steps), SAMPLES)
+    # A lone sample of another colour (a glint) does not end the run.
+    bridged = is_iris | (torch.roll(is_iris, 1, 0) & torch.roll(is_iris, -1, 0))
+    shown = float(torch.cumprod(bridged.to(image.dtype), dim=0).sum(dim=0).max()) * 0.5
+    if shown < height / 3:
+        return none, none
+    off = (s - frame.sv(centre[None, None])[0][0, 0]).abs() * frame.length[0] / radius
+    return shown * smoothstep(2.0 - off), shown * smoothstep((1.5 - off) / 1.5)
+
+
 class Lids:
-    def __init__(self, image: torch.Tensor, source: torch.Tensor, drawing: bool):
+    def __init__(
+        self, image: torch.Tensor, source: torch.Tensor, drawing: bool, irises=(None, None)
+    ):
         """`image` [3, H, W] in 0..1; `source` [478, 2] landmarks in its pixels;
-        `drawing`: the portrait is flat-shaded (style.py)."""
+        `drawing`: the portrait is flat-shaded (style.py); `irises`: per eye, (skin colour,
+        iris colour, iris centre, iris radius) or None (`Eyes.irises`), for a photo's iris
+        shown above Face Mesh's lid points (a drawing's lid outline is kept as it is)."""
         self.height, self.width = image.shape[-2:]
         self.drawing = drawing
         grain = image - blur(image, 1.5)
         s = torch.linspace(0, 1, SAMPLES, device=image.device)[None]
-        self.colour, self.gap, self.portrait_eyes, self.lash = [], [], [], []
-        for corners, upper, lower in EYES:
+        self.colour, self.gap, self.hidden, self.portrait_eyes, self.lash = [], [], [], [], []
+        for (corners, upper, lower), iris in zip(EYES, irises, strict=True):
             frame = EyeFrame(source[list(corners)][None])
             top_v = _profile(frame, source[_lid_ids(corners, upper)][None], s)
             bottom_v = _profile(frame, source[_lid_ids(corners, lower)][None], s)
             gap = (bottom_v - top_v).clamp(min=0)[0]
             self.gap.append(gap)
             height = float(gap.max().clamp(min=1.0))
+            hidden = lift = torch.zeros_like(gap)
+            if not drawing:
+                hidden, lift = _hidden_above(image, frame, top_v[0], height, iris)
+            self.hidden.append(hidden)
+            top_v = top_v - lift  # the lid's skin is read above the iris it hid
             # The skin just above the lashes, a few rows of it at every s.
             rows = torch.linspace(*(DRAWING_BAND if drawing else BAND), 6, device=image.device)
             v = top_v[0][None, :] - rows[:, None] * height  # [6, S]
@@ -153,7 +200,13 @@ class Lids:
             s, v = frame.sv(q)
             lid_v = _profile(frame, points[:, upper_ids], s)
             low_v = _profile(frame, points[:, lower_ids], s)
-            rest_gap = self._at(self.gap[eye][None], s)[0] * ratio[:, None]
+            marked_gap = self._at(self.gap[eye][None], s)[0] * ratio[:, None]
+            hidden = self._at(self.hidden[eye][None], s)[0] * ratio[:, None]
+            # Where Face Mesh's lid points sit below the real margin, the lid's edge is
+            # that much higher, less so as it comes down: shut, it meets the lower lid.
+            lowered = ((lid_v - (low_v - marked_gap)) / marked_gap.clamp(min=1)).clamp(0, 1)
+            lid_v = lid_v - hidden * (1 - lowered)
+            rest_gap = marked_gap + hidden
             rest_v = low_v - rest_gap  # where the open lid's margin would be
             # Nearly shut is shut: the rig leaves a sliver of eye that reads as a twitch.
             # The rig's blink closes to about 0.88; a pixel past the lower lid line covers

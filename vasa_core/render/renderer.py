@@ -103,7 +103,7 @@ class Renderer:
         self.drawing = is_drawing(self.image, source_t)
         self.mouth = Mouth(self.image, source_t, self.face_width, self.drawing)
         self.eyes = Eyes(self.image, source_t)
-        self.lids = Lids(self.image, source_t, self.drawing)
+        self.lids = Lids(self.image, source_t, self.drawing, self.eyes.irises)
 
     @property
     def frame_shape(self) -> tuple[int, int]:
