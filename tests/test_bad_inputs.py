@@ -32,6 +32,7 @@ from vasa_core import examples, schema
 from vasa_core.errors import VasaError
 
 HUGE_SEED = str(2**70)
+SHIPPED_MOTION = str(Path(__file__).parents[1] / "vasa_core" / "checkpoints" / "motion.safetensors")
 
 # Inputs -------------------------------------------------------------------------------------
 
@@ -338,6 +339,30 @@ CASES = [
         ["train", "--data", "{i}/folder", "--out", "{o}"],
         "m.safetensors",
         "not a corpus (no manifest.json;",
+    ),
+    case(
+        "train-closure-weight-negative",
+        ["train", "--data", "{i}/full", "--out", "{o}", "--closure-weight", "-1"],
+        "m.safetensors",
+        "--closure-weight must be 0 or more",
+    ),
+    case(
+        "train-init-and-resume",
+        ["train", "--data", "{i}/full", "--out", "{o}", "--init", SHIPPED_MOTION, "--resume"],
+        "m.safetensors",
+        "--init starts a new run",
+    ),
+    case(
+        "train-init-missing",
+        ["train", "--data", "{i}/full", "--out", "{o}", "--init", "{i}/nowhere.safetensors"],
+        "m.safetensors",
+        "nowhere.safetensors: no such checkpoint",
+    ),
+    case(
+        "train-init-other-shape",
+        ["train", "--data", "{i}/full", "--out", "{o}", "--init", SHIPPED_MOTION, "--window", "1"],
+        "m.safetensors",
+        "not what this run asks for",
     ),
     # eval: "videos" that are not, and where its plot would go
     case("eval-text", ["eval", "{i}/text.txt"], None, "a text file, not a video"),

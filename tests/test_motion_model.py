@@ -283,3 +283,46 @@ def test_the_head_moves_as_much_as_in_the_corpus_only_with_its_temperature():
     assert spread(warm) > 1.3 * spread(cold) and 0.7 * truth < spread(warm) < 1.5 * truth
     for w, c in zip(warm, cold, strict=True):  # the mouth is not the head's business
         assert np.abs(w[:, jaw] - c[:, jaw]).mean() < 0.05
+
+
+def test_brief_closures_are_the_corpus_p_b_m_and_not_its_vowels():
+    from vasa_core.eval.articulation import centre_frames
+    from vasa_core.training.setup import brief_closures
+
+    bilabials, vowels = [], []
+    for clip in corpus.evaluation_clips(4, voices="training"):
+        closures, frames = brief_closures(clip.motion), len(clip.motion)
+        phonemes = clip.info["phonemes"]
+        bilabials += [closures[f].any() for f in centre_frames(phonemes, 25.0, frames, "bilabial")]
+        # A vowel's own centre frame: its neighbours may be the closure beside a short one.
+        vowels += [closures[f[len(f) // 2]] for f in centre_frames(phonemes, 25.0, frames, "open")]
+    assert len(bilabials) >= 5 and np.mean(bilabials) >= 0.8
+    assert len(vowels) >= 5 and np.mean(vowels) <= 0.1
+
+
+def test_a_run_can_start_from_a_checkpoint_and_weigh_the_closures(tiny_model, tmp_path):
+    folder, path = tiny_model
+    start, mean, std, _ = load_checkpoint(path)
+
+    def run(name, **options):
+        out = train(
+            folder / "c",
+            tmp_path / name,
+            steps=6,
+            batch_size=4,
+            val_every=3,
+            progress=False,
+            init=path,
+            **options,
+        )
+        return load_checkpoint(out)
+
+    still, still_mean, _, info = run("still.safetensors", lr=0.0)
+    assert info["init"] == path.name and np.array_equal(still_mean, mean)
+    for name, weight in start.state_dict().items():  # a rate of 0: the weights it started from
+        assert torch.equal(still.state_dict()[name], weight)
+    plain = run("plain.safetensors")[0].state_dict()
+    weighed = run("weighed.safetensors", closure_weight=5.0)[0].state_dict()
+    assert any(not torch.equal(plain[k], weighed[k]) for k in plain)
+    with pytest.raises(VasaError, match="not what this run asks for"):
+        run("other.safetensors", config=Config(window=8, context=4, width=32, layers=1, heads=2))

@@ -119,6 +119,17 @@ def add_train(verbs: Verbs) -> None:
     verb.add_argument("--seed", type=int, default=0)
     verb.add_argument("--val-every", type=int, default=250)
     verb.add_argument("--resume", action="store_true", help="continue from CKPT.train.pt")
+    verb.add_argument(
+        "--init",
+        metavar="CKPT",
+        help="start from this motion checkpoint's weights and normalisation (fine-tuning)",
+    )
+    verb.add_argument(
+        "--closure-weight",
+        type=float,
+        default=0.0,
+        help="weight of the mouth's error again at brief lip closures (p, b, m)",
+    )
     verb.add_argument("--quiet", action="store_true", help="no progress bar")
     add_device_option(verb)
     verb.set_defaults(run=run_train)
@@ -134,6 +145,10 @@ def run_train(args: argparse.Namespace) -> None:
         raise VasaError(
             f"--window and --context must be at least 1, not {args.window}, {args.context}"
         )
+    if args.closure_weight < 0:
+        raise VasaError(f"--closure-weight must be 0 or more, not {args.closure_weight}")
+    if args.init and args.resume:
+        raise VasaError("--init starts a new run from a checkpoint; --resume continues one")
     config = Config(window=args.window, context=args.context, width=args.width, layers=args.layers)
     out = train(
         args.data,
@@ -144,6 +159,8 @@ def run_train(args: argparse.Namespace) -> None:
         seed=args.seed,
         resume=args.resume,
         config=config,
+        init=args.init,
+        closure_weight=args.closure_weight,
         val_every=args.val_every,
         progress=not args.quiet,
         device=device,

@@ -4,7 +4,10 @@ Each step takes a batch of windows (see `setup`), draws a diffusion time and noi
 drops conditions at random (audio 10%, controls 10%, context 50%, and always at a clip's
 start) so that guidance works, and asks the model for the clean motion x0. The loss is the
 x0 error, plus velocity and acceleration errors on the mouth and the pose, and the velocity
-across the join with the context, so consecutive windows meet without a seam. Every
+across the join with the context, so consecutive windows meet without a seam; optionally
+(`closure_weight`) the mouth's error again at the brief closures of p, b and m, a few
+frames of a window whose miss a viewer sees at once but the plain average hardly counts.
+A run may start from a trained checkpoint's weights and normalisation (`init`). Every
 `val_every` steps the same loss on windows of the held-out voices shows overfitting, and the
 run is saved (see `checkpointing`). Runs on CPU or GPU, and under `torchrun`
 (DistributedDataParallel: NCCL with one GPU per process, gloo on CPUs) unchanged. On a GPU
@@ -37,9 +40,12 @@ from vasa_core.training.setup import Windows, load_clips, normalisation, split
 
 DROP = {"audio": 0.1, "controls": 0.1, "context": 0.5}  # how often each condition is dropped
 MOUTH_AND_POSE = [schema.index(n) for n in ("yaw", "pitch", "roll", *schema.MOUTH)]
+MOUTH = [schema.index(n) for n in schema.MOUTH]
 
 
-def loss_fn(model: torch.nn.Module, batch: dict, rng: torch.Generator) -> torch.Tensor:
+def loss_fn(
+    model: torch.nn.Module, batch: dict, rng: torch.Generator, closure_weight: float = 0.0
+) -> torch.Tensor:
     """The training loss of `model` on one batch of windows (noise and drops from `rng`)."""
     x0 = batch["x0"]
     size = len(x0)
@@ -70,7 +76,12 @@ def loss_fn(model: torch.nn.Module, batch: dict, rng: torch.Generator) -> torch.
     with_join = keep["context"].float()[:, None, None]
     velocity_loss = _mean(velocity[:, 1:] ** 2) + (velocity[:, :1] ** 2 * with_join).mean()
     accel = torch.diff(pred[..., key], n=2, dim=1) - torch.diff(x0[..., key], n=2, dim=1)
-    return error + 2.0 * velocity_loss + 1.0 * _mean(accel**2)
+    loss = error + 2.0 * velocity_loss + 1.0 * _mean(accel**2)
+    if closure_weight:
+        shut = (batch["closure"] & batch["valid"]).float()[..., None]
+        lips = ((pred - x0)[..., MOUTH] ** 2 * shut).sum() / (shut.sum() * len(MOUTH)).clamp(min=1)
+        loss = loss + closure_weight * lips
+    return loss
 
 
 def _mean(x: torch.Tensor) -> torch.Tensor:
@@ -87,14 +98,19 @@ def learning_rate(step: int, steps: int, peak: float) -> float:
 
 
 def optimise(
-    net: torch.nn.Module, state: TrainingState, batch: dict, rng: torch.Generator, lr: float
+    net: torch.nn.Module,
+    state: TrainingState,
+    batch: dict,
+    rng: torch.Generator,
+    lr: float,
+    closure_weight: float = 0.0,
 ) -> torch.Tensor:
     """One optimiser step of `state` on `batch`; returns the loss (detached). `net` is the
     model, or the model wrapped in DistributedDataParallel, which averages the gradients."""
     state.model.train()
     for group in state.optimizer.param_groups:
         group["lr"] = lr
-    loss = loss_fn(net, batch, rng)
+    loss = loss_fn(net, batch, rng, closure_weight)
     state.optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(state.model.parameters(), 1.0)
@@ -104,7 +120,8 @@ def optimise(
 
 
 def validate(model: MotionDenoiser, held: dict) -> float:
-    """The loss on the held-out batch, with the same noise every time so that runs compare."""
+    """The loss on the held-out batch, with the same noise every time so that runs compare
+    (the plain loss, without a closure weight, so that runs with and without one do too)."""
     model.eval()
     with torch.no_grad():
         rng = torch.Generator(device=held["x0"].device).manual_seed(0)
@@ -170,6 +187,20 @@ def _parallel(model: MotionDenoiser, device: torch.device) -> torch.nn.Module:
     return torch.nn.parallel.DistributedDataParallel(model)
 
 
+def _start_from(
+    init: str | os.PathLike, config: Config | None, device: torch.device
+) -> tuple[MotionDenoiser, np.ndarray, np.ndarray]:
+    """(model, mean, std) of the checkpoint a run starts from; one clear error where the
+    run asks for another shape of model."""
+    from vasa_core.motion.checkpoint import load_checkpoint
+
+    model, mean, std, _ = load_checkpoint(init, device)
+    if config is not None and config != model.config:
+        theirs = {k: v for k, v in model.config.as_dict().items() if v != getattr(config, k)}
+        raise VasaError(f"{init}: made with {theirs}, not what this run asks for")
+    return model, mean, std
+
+
 def train(
     data: str | os.PathLike,
     out: str | os.PathLike,
@@ -183,23 +214,30 @@ def train(
     progress: bool = True,
     device: str | torch.device | None = None,
     stats: tuple[np.ndarray, np.ndarray] | None = None,
+    init: str | os.PathLike | None = None,
+    closure_weight: float = 0.0,
 ) -> Path:
     """Train, save a safetensors checkpoint (and `.train.pt` to resume); returns its path.
 
     `stats`: the (mean, std) per motion channel to standardise with, instead of the training
     clips' own (a corpus of a few minutes misses whole ranges, e.g. a smile no training clip
-    has, and its held-out clips then fall far outside them; the shipped checkpoint's suit)."""
+    has, and its held-out clips then fall far outside them; the shipped checkpoint's suit).
+    `init`: a motion checkpoint to start from (its weights and normalisation; `config`, if
+    given, must be its own). `closure_weight`: see the module docstring."""
     out = checkpointing.check_output(out)
     with _process_group(pick_device(device)) as (rank, world_size, device):
         torch.manual_seed(seed + rank)  # the model's initial weights come from it
-        config = config or Config()
+        start = _start_from(init, config, device) if init is not None else None
+        config = start[0].config if start else config or Config()
         clips = load_clips(data)
         train_index, test_index = split(clips)
-        if stats is None:
+        if start:
+            mean, std = start[1], start[2]
+        elif stats is None:
             mean, std = normalisation(clips, train_index)
         else:
             mean, std = (np.asarray(a, np.float32).reshape(schema.DIM) for a in stats)
-        model = MotionDenoiser(config).to(device)
+        model = start[0].train() if start else MotionDenoiser(config).to(device)
         optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
         state = TrainingState(model, optimizer, mean, std)
         if resume:
@@ -213,6 +251,10 @@ def train(
         )
         rng = torch.Generator(device=device).manual_seed(seeds[1])
         run = dict(data=str(data), seed=seed, batch_size=batch_size, lr=lr, device=str(device))
+        if init is not None:
+            run.update(init=Path(init).name, closure_weight=closure_weight)
+        elif closure_weight:
+            run["closure_weight"] = closure_weight
         run["world_size"] = world_size  # processes, each with a batch of `batch_size`
         # How the gradients were averaged (nccl, gloo), or None for a run on its own.
         run["backend"] = torch.distributed.get_backend() if net is not model else None
@@ -220,7 +262,8 @@ def train(
         bar = tqdm(total=steps, initial=state.step, desc="train", disable=not progress or rank != 0)
         while state.step < steps:
             batch = windows.batch(batch_size, device)
-            loss = optimise(net, state, batch, rng, learning_rate(state.step, steps, lr))
+            rate = learning_rate(state.step, steps, lr)
+            loss = optimise(net, state, batch, rng, rate, closure_weight)
             bar.update(1)
             if state.step % val_every == 0 or state.step == steps:
                 # Only here is the loss read back (on a GPU, reading it waits for the step).

@@ -17,7 +17,15 @@ import torch
 from vasa_core.data import corpus as corpus_io
 from vasa_core.data.corpus import held_out
 from vasa_core.errors import VasaError
+from vasa_core.eval.articulation import CLOSED_GAP
+from vasa_core.eval.metrics import mouth_opening
 from vasa_core.motion.model import Config
+
+# A brief closure: lips shut (articulation's threshold) with the mouth open this many times
+# wider within CLOSURE_REACH frames either side; the p, b and m between vowels, the closures
+# a viewer misses first, not the long rest of a pause.
+CLOSURE_OPEN = 3.0
+CLOSURE_REACH = 4
 
 
 @dataclass
@@ -63,6 +71,16 @@ def split(clips: Clips) -> tuple[list[int], list[int]]:
     return train, test or train[:1]
 
 
+def brief_closures(motion: np.ndarray) -> np.ndarray:
+    """[T] bool: the frames of a clip's motion [T, DIM] with the lips shut between openings
+    (see CLOSURE_OPEN)."""
+    opening = mouth_opening(motion)
+    padded = np.pad(opening, CLOSURE_REACH, mode="edge")
+    span = 2 * CLOSURE_REACH + 1
+    widest = np.lib.stride_tricks.sliding_window_view(padded, span).max(axis=1)
+    return (opening < CLOSED_GAP) & (widest > CLOSURE_OPEN * CLOSED_GAP)
+
+
 def normalisation(clips: Clips, index: list[int]) -> tuple[np.ndarray, np.ndarray]:
     """Per-channel mean and spread of the motion of the clips in `index`."""
     every = np.concatenate([clips.motion[i] for i in index])
@@ -92,11 +110,14 @@ class Windows:
         lengths = np.array([len(clips.motion[i]) for i in index], dtype=np.float64)
         self.weights = lengths / lengths.sum()
         self.rng = np.random.default_rng(seed)
+        self.closures = {i: brief_closures(clips.motion[i]) for i in index}
 
     def batch(self, size: int, device: torch.device | str) -> dict[str, torch.Tensor]:
-        """`size` windows, stacked: x0 [size, W, DIM], ctx [size, P, DIM], and the rest."""
+        """`size` windows, stacked: x0 [size, W, DIM], ctx [size, P, DIM], and the rest
+        (`closure` [size, W]: the window's frames of `brief_closures`)."""
         w, p = self.config.window, self.config.context
-        parts = {k: [] for k in ("x0", "audio", "ctx", "ctx_audio", "controls", "has_ctx", "valid")}
+        names = ("x0", "audio", "ctx", "ctx_audio", "controls", "has_ctx", "valid", "closure")
+        parts = {k: [] for k in names}
         for k in self.rng.choice(len(self.index), size=size, p=self.weights):
             clip = self.index[k]
             motion = (self.clips.motion[clip] - self.mean) / self.std
@@ -116,9 +137,10 @@ class Windows:
             parts["controls"].append(self.clips.controls[clip])
             parts["has_ctx"].append(start >= p)
             parts["valid"].append(valid[take[p:]] & inside[p:])
+            parts["closure"].append(self.closures[clip][take[p:]] & inside[p:])
         return to_device(
             {
-                k: np.array(v) if k in ("has_ctx", "valid") else np.array(v, np.float32)
+                k: np.array(v) if k in ("has_ctx", "valid", "closure") else np.array(v, np.float32)
                 for k, v in parts.items()
             },
             device,
