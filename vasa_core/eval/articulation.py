@@ -25,11 +25,9 @@ from vasa_core import schema
 from vasa_core.data import visemes
 from vasa_core.errors import VasaError
 from vasa_core.eval.metrics import mouth_opening
+from vasa_core.face.basis import CLOSED_GAP as CLOSED_GAP  # re-exported for eval
 
 Phonemes = list[tuple[str, float, float]]
-# Lips count as closed below this inner-lip gap: about 2.5 px of the face in a 512 px frame,
-# an eighth of a typical open vowel's gap (~0.09 face widths in the corpus).
-CLOSED_GAP = 0.012
 MAX_LAG = 5
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from vasa_core import schema
 from vasa_core.audio.features import AudioFeatures
+from vasa_core.face.basis import mouth_opening as mouth_opening  # re-exported for eval
 
 MIN_SPEECH_FRAMES = 10  # fewer speech frames with a face: no lip-sync figures
 
@@ -22,16 +23,6 @@ def _valid(valid: np.ndarray | None, frames: int) -> np.ndarray:
     if valid is None:
         return np.ones(frames, bool)
     return np.asarray(valid, bool)[:frames]
-
-
-def mouth_opening(motion: np.ndarray) -> np.ndarray:
-    """Inner-lip gap [T] of the neutral face under each frame's dynamics (face widths)."""
-    from vasa_core.face import rig
-
-    r = rig.load_rig()
-    linear = motion[:, schema.DYNAMICS][:, : len(rig.LINEAR)]
-    gap_basis = r.basis[:, 13, 1] - r.basis[:, 14, 1]  # upper minus lower inner lip, per channel
-    return np.clip(linear @ gap_basis, 0, None)
 
 
 def _lagged(a: np.ndarray, b: np.ndarray, ok_a: np.ndarray, ok_b: np.ndarray, lag: int) -> float:

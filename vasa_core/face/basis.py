@@ -232,6 +232,20 @@ def load_rig() -> Rig:
     return Rig(neutral=neutral, basis=_basis(neutral), identity_modes=_identity_modes(neutral))
 
 
+# Lips count as closed below this inner-lip gap: about 2.5 px of the face in a 512 px frame,
+# an eighth of a typical open vowel's gap (~0.09 face widths in the corpus).
+CLOSED_GAP = 0.012
+
+
+def mouth_opening(motion: np.ndarray) -> np.ndarray:
+    """Inner-lip gap [T] of the neutral face under each frame's dynamics (face widths), for
+    motion [T, schema.DIM]: how open the mouth is, the same for every face."""
+    linear = motion[:, schema.DYNAMICS][:, : len(LINEAR)]
+    basis = load_rig().basis
+    gap_basis = basis[:, 13, 1] - basis[:, 14, 1]  # upper minus lower inner lip, per channel
+    return np.clip(linear @ gap_basis, 0, None)
+
+
 # ---------------------------------------------------------------- each face's own basis
 
 _BASES: dict[bytes, np.ndarray] = {}

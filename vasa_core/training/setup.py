@@ -17,8 +17,7 @@ import torch
 from vasa_core.data import corpus as corpus_io
 from vasa_core.data.corpus import held_out
 from vasa_core.errors import VasaError
-from vasa_core.eval.articulation import CLOSED_GAP
-from vasa_core.eval.metrics import mouth_opening
+from vasa_core.face.basis import CLOSED_GAP, mouth_opening
 from vasa_core.motion.model import Config
 
 # A brief closure: lips shut (articulation's threshold) with the mouth open this many times
