@@ -91,6 +91,9 @@ def table(report: dict) -> str:
     for group in ("portraits", "by_voice"):
         for name, row in report[group].items():
             video, motion = row["video"], row["motion"]
+            if not video["bilabials"]:  # a voice whose clips had no p, b or m
+                lines.append(f"{name:<22}{'-':>12} {'-':>13}{'-':>12}   (0 p/b/m)")
+                continue
             lines.append(
                 f"{name:<22}{video['bilabial_closed']:>12.1%} {motion['bilabial_closed']:>13.1%}"
                 f"{video['bilabial_vs_open']:>12.2f}   ({video['bilabials']} p/b/m)"
