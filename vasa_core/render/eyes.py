@@ -141,7 +141,7 @@ def eye_colours(
     return skin, eye
 
 
-def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -> np.ndarray:
+def _open_eye(picture: np.ndarray, polygon: np.ndarray, colours) -> np.ndarray:
     """Where the portrait shows the open eye (white or iris), not lid skin: [H, W] in 0..1.
 
     Face Mesh draws the eye outline along the lid margins, a pixel or two into the skin on
@@ -149,10 +149,10 @@ def _open_eye(picture: np.ndarray, polygon: np.ndarray, centre, radius: float) -
     lower lid. Near the outline, a pixel whose colour is nearer the skin around the eye
     than the iris or the white is lid; in each column the open eye then runs from its
     top-most to its bottom-most remaining pixel (pupils and highlights are eye).
+    `colours`: the eye's `eye_colours`; without them, the outline itself.
     """
     height = polygon.shape[0]
     inside = polygon > 0
-    colours = eye_colours(picture, polygon, centre, radius)
     if colours is None:
         return polygon.astype(np.float32)
     skin, eye = colours
@@ -244,8 +244,8 @@ class Eyes:
             cv2.fillPoly(polygon, [np.round(outline - [x0, y0]).astype(np.int32)], 1)
             centre = source[iris[0]].cpu().numpy() - [x0, y0]
             radii.append(_limbus_radius(picture[box], polygon, centre, ring))
-            seen = _open_eye(picture[box], polygon, centre, radii[-1])
             colours.append(eye_colours(picture[box], polygon, centre, radii[-1]))
+            seen = _open_eye(picture[box], polygon, colours[-1])
             opening[box] = np.maximum(opening[box], seen)
             # The two boxes may overlap between the eyes (small crops): keep only what this
             # eye changed, so it cannot undo the other eye's work there.

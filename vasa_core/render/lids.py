@@ -107,7 +107,8 @@ def _hidden_above(
     nearer_iris = torch.linalg.norm(seen - colour, dim=-1) < torch.linalg.norm(seen - skin, dim=-1)
     is_iris = (in_disc & nearer_iris).reshape(len(steps), SAMPLES)
     # A lone sample of another colour (a glint) does not end the run.
-    bridged = is_iris | (torch.roll(is_iris, 1, 0) & torch.roll(is_iris, -1, 0))
+    bridged = is_iris.clone()
+    bridged[1:-1] |= is_iris[:-2] & is_iris[2:]
     shown = float(torch.cumprod(bridged.to(image.dtype), dim=0).sum(dim=0).max()) * 0.5
     if shown < height / 3:
         return none, none

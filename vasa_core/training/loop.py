@@ -252,8 +252,8 @@ def train(
         rng = torch.Generator(device=device).manual_seed(seeds[1])
         run = dict(data=str(data), seed=seed, batch_size=batch_size, lr=lr, device=str(device))
         if init is not None:
-            run.update(init=Path(init).name, closure_weight=closure_weight)
-        elif closure_weight:
+            run["init"] = Path(init).name
+        if closure_weight:
             run["closure_weight"] = closure_weight
         run["world_size"] = world_size  # processes, each with a batch of `batch_size`
         # How the gradients were averaged (nccl, gloo), or None for a run on its own.
