@@ -206,6 +206,7 @@ def main() -> None:
     parser.add_argument("--head-temperature", type=float, default=defaults.head_temperature)
     parser.add_argument("--smooth-frames", type=float, default=defaults.smooth_frames)
     parser.add_argument("--lip-audio-guidance", type=float, default=defaults.lip_audio_guidance)
+    parser.add_argument("--closure-guidance", type=float, default=defaults.closure_guidance)
     parser.add_argument("--engines", default="espeak", help="espeak, festival or both")
     parser.add_argument("--singing", type=float, default=0.0, help="share of clips sung")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
@@ -224,6 +225,7 @@ def main() -> None:
         head_temperature=args.head_temperature,
         smooth_frames=args.smooth_frames,
         lip_audio_guidance=args.lip_audio_guidance,
+        closure_guidance=args.closure_guidance,
     )
     engines = tuple(args.engines.split(","))
     report = evaluate(

@@ -13,7 +13,7 @@ from vasa_core.motion import diffusion
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.checkpoint import load_checkpoint, save_checkpoint
 from vasa_core.motion.controls import Controls
-from vasa_core.motion.generator import MotionGenerator
+from vasa_core.motion.generator import CLOSURE_RAMP, MotionGenerator
 from vasa_core.motion.model import Config, MotionDenoiser
 from vasa_core.settings import Sampling
 from vasa_core.training import train
@@ -326,3 +326,54 @@ def test_a_run_can_start_from_a_checkpoint_and_weigh_the_closures(tiny_model, tm
     assert any(not torch.equal(plain[k], weighed[k]) for k in plain)
     with pytest.raises(VasaError, match="not what this run asks for"):
         run("other.safetensors", config=Config(window=8, context=4, width=32, layers=1, heads=2))
+
+
+def test_the_sampler_starts_each_step_from_the_projected_prediction():
+    seen = []
+
+    def denoise(x_t, t, keep):  # remembers what it was given, predicts ones
+        seen.append(x_t.clone())
+        return torch.ones_like(x_t)
+
+    def halve(x0):
+        return 0.5 * x0
+
+    shape = (1, 4, schema.DIM)
+    out = diffusion.sample(denoise, shape, steps=3, project=halve)
+    assert torch.allclose(out, torch.full(shape, 0.5))  # the last step returns the projection
+    # Step 2 started from the first step's projected x0 (0.5), not the network's (1.0).
+    a, a_next = (diffusion.alpha_bar(torch.tensor(t)).clamp(1e-5, 1.0) for t in (1.0, 2 / 3))
+    eps = (seen[0] - a.sqrt() * 0.5) / (1 - a).sqrt()
+    assert torch.allclose(seen[1], a_next.sqrt() * 0.5 + (1 - a_next).sqrt() * eps, atol=1e-5)
+
+
+def test_the_lips_close_where_the_encoder_hears_a_closure_and_only_there():
+    from vasa_core.audio.encoder import CLASSES
+    from vasa_core.face.basis import CLOSED_GAP
+
+    generator = MotionGenerator()
+    clip = next(corpus.evaluation_clips(1, "training"))
+    features = compute_features(clip.samples)
+    rows = generator.listen(features)
+    free = Sampling(closure_guidance=0.0)
+    opening = metrics.mouth_opening(generator.generate(features, clip.controls, 0, free))
+    wide = np.flatnonzero(opening > 4 * CLOSED_GAP)[::7][:6]
+    assert len(wide) >= 3
+    heard = rows.copy()
+    # As if p, b or m were heard there, as surely as the encoder heard many sung ones.
+    heard[wide, CLASSES.index("bilabial")] = CLOSURE_RAMP[1]
+
+    def mouth(sampling):
+        motion = np.stack(list(generator.stream([heard], clip.controls, 0, sampling)))
+        return metrics.mouth_opening(motion), motion[:, schema.index("lip_press")]
+
+    pulled, press = mouth(Sampling())
+    unpulled, _ = mouth(free)
+    assert (pulled[wide] < CLOSED_GAP).all() and (press[wide] >= schema.BILABIAL_PRESS).all()
+    assert (unpulled[wide] >= CLOSED_GAP).any()  # the network alone left some lips apart
+    elsewhere = np.ones(len(pulled), bool)
+    elsewhere[np.clip(wide[:, None] + np.arange(-3, 4), 0, len(pulled) - 1)] = False
+    assert np.abs(pulled - opening)[elsewhere].mean() < 0.25 * opening[elsewhere].mean()
+    assert generator.closure_pull(rows * 0, 1.0) is None  # nothing heard, nothing pulled
+    with pytest.raises(VasaError, match="closure_guidance"):
+        Sampling(closure_guidance=1.5)

@@ -79,6 +79,17 @@ MOUTH: tuple[str, ...] = (
     "upper_lip_raise",
     "lower_lip_depress",
 )
+# A bilabial closure (p, b, m) is these mouth channels at 0 and the lips pressed: what the
+# corpus's viseme rules force at a bilabial's centre, and what the generator pulls towards
+# where the phonetic encoder hears one.
+LIP_PARTING: tuple[str, ...] = (
+    "jaw_open",
+    "mouth_round",
+    "lower_lip_tuck",
+    "upper_lip_raise",
+    "lower_lip_depress",
+)
+BILABIAL_PRESS = 0.6  # lip_press at a closure
 LOW = np.array([c.low for c in CHANNELS], dtype=np.float32)
 HIGH = np.array([c.high for c in CHANNELS], dtype=np.float32)
 DEFAULT = np.array([c.default for c in CHANNELS], dtype=np.float32)

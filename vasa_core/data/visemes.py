@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vasa_core.schema import MOUTH
+from vasa_core.schema import BILABIAL_PRESS, LIP_PARTING, MOUTH
 
 _J, _R, _W, _P, _T, _U, _D = range(len(MOUTH))
 
@@ -64,7 +64,7 @@ def target(symbol: str) -> np.ndarray:
     if kind_ == "silence":
         return t
     if kind_ == "bilabial":
-        t[_P] = 0.6
+        t[_P] = BILABIAL_PRESS
         return t
     if kind_ == "labiodental":
         t[_T], t[_J] = 0.9, 0.08
@@ -133,11 +133,11 @@ def mouth_track(phonemes: list[tuple[str, float, float]], times: np.ndarray) -> 
     gate = lips_free(phonemes, times)
     for channel in OPENING:
         mouth[:, channel] *= gate
-    mouth[:, _P] = np.maximum(mouth[:, _P], 0.6 * (1 - gate))
+    mouth[:, _P] = np.maximum(mouth[:, _P], BILABIAL_PRESS * (1 - gate))
     return np.clip(mouth, 0, 1).astype(np.float32)
 
 
-OPENING = (_J, _R, _U, _D, _T)  # channels that part or push the lips
+OPENING = tuple(MOUTH.index(name) for name in LIP_PARTING)  # channels that part the lips
 
 
 def lips_free(phonemes: list[tuple[str, float, float]], times: np.ndarray) -> np.ndarray:

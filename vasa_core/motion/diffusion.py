@@ -4,7 +4,10 @@ Forward process: x_t = sqrt(a(t)) x0 + sqrt(1 - a(t)) noise, with the cosine sch
 a(t) = cos(pi/2 * (t + s) / (1 + s))^2 for t in [0, 1]. The network predicts x0.
 
 Sampling walks t from 1 to 0 in `steps` deterministic DDIM steps. Guidance per condition
-(VASA-1's form): x0 = (1 + sum l_c) H(x_t, C) - sum l_c H(x_t, C without c).
+(VASA-1's form): x0 = (1 + sum l_c) H(x_t, C) - sum l_c H(x_t, C without c). A `project`
+function may then move each step's x0 towards what is known of the answer (the generator
+pulls the lips shut where the phonetic encoder hears a closure); later steps start from
+the moved x0, so the neighbouring frames are denoised around it rather than cut at it.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ def sample(
     generator: torch.Generator | None = None,
     device=None,
     temperature: float | torch.Tensor = 1.0,
+    project=None,  # callable(x0) -> x0, applied to each step's guided prediction
 ) -> torch.Tensor:
     """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`,
     a CPU generator whatever `device` is.
@@ -72,7 +76,7 @@ def sample(
         guided = x0
         for name, without in zip(names, dropped, strict=True):
             guided = guided + guidance[name] * (x0 - without)
-        x0 = guided
+        x0 = guided if project is None else project(guided)
         a, a_next = alpha_bar(t).clamp(1e-5, 1.0), alpha_bar(t_next).clamp(1e-5, 1.0)
         eps = (x - a.sqrt() * x0) / (1 - a).sqrt().clamp(min=1e-4)
         x = a_next.sqrt() * x0 + (1 - a_next).sqrt() * eps if i < steps - 1 else x0

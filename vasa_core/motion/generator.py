@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from vasa_core import schema
 from vasa_core.audio import condition
-from vasa_core.audio.encoder import PhoneticEncoder, load_encoder
+from vasa_core.audio.encoder import CLASSES, PhoneticEncoder, load_encoder
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.device import pick_device
 from vasa_core.motion import diffusion
@@ -36,6 +36,12 @@ SMOOTHED = [
 HEAD = [schema.index(n) for n in ("yaw", "pitch", "roll", "tx", "ty")]
 LEARNED_MOTION_FROM = 0.5
 BLINKS = [schema.index("blink_left"), schema.index("blink_right")]
+PARTING = [schema.index(n) for n in schema.LIP_PARTING]
+PRESS = schema.index("lip_press")
+BILABIAL = CLASSES.index("bilabial")
+# The closure pull grows from nothing at this bilabial posterior to its full weight at
+# the next (chosen on training voices, benchmarks/motion_eval.py --voices training).
+CLOSURE_RAMP = (0.5, 0.8)
 
 
 def head_share(controls: Controls) -> float:
@@ -75,6 +81,34 @@ class MotionGenerator:
         temperature[HEAD] = sampling.head_temperature
         return weights, temperature
 
+    def closure_pull(self, audio: np.ndarray, strength: float) -> torch.Tensor | None:
+        """How far each frame's lips are pulled shut [W] (0..strength), from the phonetic
+        encoder's bilabial posterior in condition rows `audio` [W, condition.DIM]; None
+        when nothing is pulled."""
+        if strength <= 0:
+            return None
+        low, high = CLOSURE_RAMP
+        heard = np.clip((np.asarray(audio)[:, BILABIAL] - low) / (high - low), 0, 1)
+        if not heard.any():
+            return None
+        return torch.as_tensor(strength * heard, dtype=torch.float32, device=self.device)
+
+    def _closer(self, pull: torch.Tensor):
+        """The sampler's projection: x0 (normalised) with the lips moved towards a bilabial
+        closure by `pull` [W] (schema units: parting channels to 0, lip_press up)."""
+        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=self.device)
+        std = torch.as_tensor(self.std, dtype=torch.float32, device=self.device)
+        w = pull[None, :, None]
+
+        def project(x0: torch.Tensor) -> torch.Tensor:
+            motion = x0 * std + mean
+            shut = motion.clone()
+            shut[..., PARTING] = 0.0
+            shut[..., PRESS] = shut[..., PRESS].clamp(min=schema.BILABIAL_PRESS)
+            return (motion + w * (shut - motion) - mean) / std
+
+        return project
+
     def sample_window(
         self,
         audio,
@@ -86,9 +120,12 @@ class MotionGenerator:
         guidance,
         temperature,
         generator,
+        closure: float = 0.0,
     ) -> np.ndarray:
-        """One window: condition rows [W, condition.DIM] -> motion [W, DIM] (schema units)."""
+        """One window: condition rows [W, condition.DIM] -> motion [W, DIM] (schema units).
+        `closure`: the lips' pull towards shut where the encoder hears p, b or m."""
         device = self.device
+        pull = self.closure_pull(audio, closure)
 
         def tensor(x):
             return torch.as_tensor(np.asarray(x, np.float32), device=device)[None]
@@ -124,6 +161,7 @@ class MotionGenerator:
                 generator=generator,
                 device=device,
                 temperature=temperature,
+                project=None if pull is None else self._closer(pull),
             )
         return x0[0].cpu().numpy() * self.std + self.mean
 
@@ -218,6 +256,7 @@ class MotionSession:
             self.weights,
             self.temperature,
             self.rng,
+            self.sampling.closure_guidance,
         )[: len(audio)]
         motion[:, HEAD] *= self.calm
         held = self.held

@@ -104,6 +104,7 @@ class LiveMotion:
             self.weights,
             self.temperature,
             self.rng,
+            self.sampling.closure_guidance,
         )[0]
         motion[HEAD] *= self.calm
         speaking = bool(row[0, condition.SPEECH] > 0.5)
