@@ -345,3 +345,38 @@ def test_a_closing_lid_covers_the_iris_face_mesh_put_below_its_margin():
         float(h.abs().max()) == 0
         for h in lids._hidden_above(image, frame, torch.zeros(lids.SAMPLES), 10.0, None)
     )
+
+
+def test_lips_the_motion_shuts_are_drawn_shut_on_a_portrait_smiling_with_its_teeth(
+    latents, renderers
+):
+    """The astronaut smiles with parted lips; fitting her leaves part of that gap in her
+    identity. A mouth the motion shuts must still be drawn shut, as Face Mesh sees it (it
+    read a dark slit there as lips apart), while her own expression stays as it was."""
+    from vasa_core.face.basis import CLOSED_GAP
+    from vasa_core.render.mouth import lip_seal
+
+    face, renderer = latents["astronaut"], renderers["astronaut"]
+    assert lip_seal(face.identity) is not None  # the case this test is about
+    shut = schema.neutral()
+    shut[schema.POSE] = face.motion[schema.POSE]
+    upper, lower = [13, 82, 312], [14, 87, 317]  # the middle of the inner lips
+    points = renderer.landmarks(np.stack([shut, face.motion]))
+    unsealed = rig.decode(
+        face.identity,
+        face.motion[None, schema.POSE],
+        face.motion[None, schema.DYNAMICS],
+        face.anchor,
+    )
+    assert np.abs(points[0][lower, 1] - points[0][upper, 1]).max() < 0.5  # pixels: they meet
+    own = renderer.to_portrait(points[1])
+    assert np.abs(own[:, :2] - unsealed[0][:, :2]).max() < 1e-3  # the portrait's own: as fitted
+    frame = renderer.render(shut)[0]
+    seen = lmk.detect_all(frame)[0]
+    width = np.linalg.norm(seen[234, :2] - seen[454, :2])
+    assert (seen[14, 1] - seen[13, 1]) / width < CLOSED_GAP / 2
+    # And no slit of teeth or shadow between them: the seam is as light as the lips.
+    x, y = points[0][[13, 14], :2].mean(axis=0).round().astype(int)
+    seam = frame[y - 1 : y + 2, x - 10 : x + 11].reshape(-1, 3).mean(axis=0)
+    lips = frame[y - 4 : y + 5, x - 10 : x + 11].reshape(-1, 3).mean(axis=0)
+    assert np.abs(seam - lips).max() < 20, (seam, lips)

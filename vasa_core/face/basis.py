@@ -237,13 +237,18 @@ def load_rig() -> Rig:
 CLOSED_GAP = 0.012
 
 
+def gap_per_channel() -> np.ndarray:
+    """[len(LINEAR)] how far each linear channel at 1 parts the neutral face's inner lips
+    in the middle (upper minus lower, face widths): `mouth_opening` is a weighted sum."""
+    basis = load_rig().basis
+    return basis[:, 13, 1] - basis[:, 14, 1]
+
+
 def mouth_opening(motion: np.ndarray) -> np.ndarray:
     """Inner-lip gap [T] of the neutral face under each frame's dynamics (face widths), for
     motion [T, schema.DIM]: how open the mouth is, the same for every face."""
     linear = motion[:, schema.DYNAMICS][:, : len(LINEAR)]
-    basis = load_rig().basis
-    gap_basis = basis[:, 13, 1] - basis[:, 14, 1]  # upper minus lower inner lip, per channel
-    return np.clip(linear @ gap_basis, 0, None)
+    return np.clip(linear @ gap_per_channel(), 0, None)
 
 
 # ---------------------------------------------------------------- each face's own basis

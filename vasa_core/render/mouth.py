@@ -26,6 +26,7 @@ from vasa_core import schema
 from vasa_core.curves import smoothstep
 from vasa_core.device import index, on_device
 from vasa_core.face import topology as top
+from vasa_core.face.basis import CLOSED_GAP, gap_per_channel, mouth_opening
 from vasa_core.render.warp import sample_pixels
 
 UPPER, LOWER = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
@@ -40,6 +41,10 @@ UPPER_EDGE = 0.03
 LOWER_SHOW = 0.012
 OVERBITE = 0.012  # face widths of lower teeth hidden behind the upper ones in a bite
 TOOTH_SPACING = 0.14  # width of one incisor, as a fraction of the mouth's width
+# The inner edge of a lip that was parted in the portrait is half lip, half tooth or shadow
+# (its pixels straddle the border): as the lips close, their inner edges take their texture
+# this far (face widths) into the lips instead, so a shut mouth shows no white or dark slit.
+SEAM_INSET = 0.006
 
 
 def anatomy(motion: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +55,42 @@ def anatomy(motion: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray
     jaw = skull.copy()
     jaw[:, JAW] = motion[:, JAW]
     return skull, jaw
+
+
+def lip_seal(identity: np.ndarray) -> np.ndarray | None:
+    """Offsets [478, 3] that bring the inner lips of `identity` (canonical shape) together
+    where they are apart, or None where they meet already.
+
+    Fitting a portrait whose lips are parted (a smile showing teeth) leaves part of the gap
+    in the identity, which the expression channels could not explain: the astronaut's
+    inner lips stay up to 0.007 face widths apart with every mouth channel at 0, so a mouth
+    the motion shut was drawn with a dark slit that Face Mesh read as parted lips. The
+    renderer adds these offsets as the motion's mouth closes (`Seal`)."""
+    upper, lower = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
+    gap = np.clip(identity[upper, 1] - identity[lower, 1], 0, None)  # canonical y is up
+    if gap.max() < 1e-4:
+        return None
+    seal = np.zeros_like(identity)
+    seal[upper, 1] -= gap / 2
+    seal[lower, 1] += gap / 2
+    return seal
+
+
+class Seal:
+    """How far each frame closes the identity's own lip gap (`lip_seal`): none for a mouth
+    as open as the portrait's (`own` [DIM]) or more, all of it for a shut one. Computed on
+    the device from the motion there (`mouth_opening`'s weighted sum), so a batch sends
+    nothing more than its motion."""
+
+    def __init__(self, own: np.ndarray, device):
+        self.gap = torch.as_tensor(gap_per_channel(), dtype=torch.float64, device=device)
+        self.portrait = max(float(mouth_opening(own[None])[0]), CLOSED_GAP)
+
+    def __call__(self, motion: torch.Tensor) -> torch.Tensor:
+        """[T] 0..1 for motion [T, DIM]."""
+        linear = motion[:, schema.DYNAMICS][:, : len(self.gap)].to(self.gap.dtype)
+        opening = torch.clamp(linear @ self.gap, min=0)
+        return torch.clamp(1 - opening / self.portrait, 0, 1)
 
 
 def _sorted(xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -112,6 +153,7 @@ class Mouth:
         the portrait is flat-shaded (style.py)."""
         self.image = image
         self.face_width = face_width
+        self._landmarks = source
         self.source = MouthFrame(source[None])
         self.unit = float(self.source.length[0])  # every v is in the portrait mouth's pixels
         u = torch.linspace(0.3, 0.7, 5, device=source.device)
@@ -124,6 +166,20 @@ class Mouth:
         ]
         self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
         self.drawing = drawing
+
+    def lookup(self, lookup: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
+        """Where the warp takes the lips' texture from [B, 478, 2] (`lookup`, moved in place):
+        on a portrait with parted lips, the inner lip edges read up to SEAM_INSET inside the
+        lips, as far as each frame closes its lips (`seal` [B], 0..1), none at the corners."""
+        if not self.reuse:
+            return lookup
+        for points, side in ((UPPER, -1.0), (LOWER, 1.0)):
+            at = index(points, lookup.device)
+            u = self.source.uv(self._landmarks[at], torch.zeros_like(at))[0]
+            across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
+            inset = (side * SEAM_INSET * self.face_width) * across[:, None] * self.source.v_dir
+            lookup[:, at] += seal[:, None, None] * inset[None]
+        return lookup
 
     def paint(
         self,
@@ -162,9 +218,25 @@ class Mouth:
         # reaches the teeth behind it.
         crease = torch.clamp((gap - 1.0) / 2.0, 0, 1)[None]
         colour = torch.lerp(cavity, colour, crease)
-        alpha = coverage * torch.clamp(gap / 2.0, 0, 1)  # closed lips: nothing to paint
+        meeting = torch.clamp(gap / 2.0, 0, 1)
+        if self.reuse:
+            # Where the lips meet, the warp has no triangle and would show the portrait's
+            # teeth behind them: the lips' own edges are painted there instead.
+            colour = torch.lerp(self._lip_edges(u, t), colour, meeting[None])
+            alpha = coverage
+        else:
+            alpha = coverage * meeting  # closed lips: nothing to paint
         before = frames[frame, :, ys, xs].T
         frames[frame, :, ys, xs] = (before * (1 - alpha) + colour * alpha).T
+
+    def _lip_edges(self, u: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The portrait's lip colours [3, N] SEAM_INSET inside its inner lip edges at u, the
+        upper lip's above the middle of a slit (t < 0.5), the lower's below."""
+        portrait = torch.zeros_like(u, dtype=torch.long)
+        top, bottom = self.source.lips_at(u, portrait)
+        inset = SEAM_INSET * self.face_width
+        v = torch.where(t < 0.5, top - inset, bottom + inset)
+        return sample_pixels(self.image, self.source.point(u, v, portrait))
 
     def _edge(self, distance: torch.Tensor) -> torch.Tensor:
         """0..1 across an edge at distance 0 (portrait pixels, > 0 inside): crisp on a

@@ -32,7 +32,7 @@ from vasa_core.render import camera
 from vasa_core.render.crop import head_crop, head_region
 from vasa_core.render.eyes import Eyes, lids_follow_gaze
 from vasa_core.render.lids import Lids
-from vasa_core.render.mouth import Mouth, anatomy
+from vasa_core.render.mouth import Mouth, Seal, anatomy, lip_seal
 from vasa_core.render.style import is_drawing
 from vasa_core.render.warp import MeshWarp, sample
 
@@ -90,6 +90,9 @@ class Renderer:
         rig_tensor = {"dtype": torch.float64, "device": self.device}
         self.rig_identity = torch.as_tensor(latents.identity, **rig_tensor)
         self.rig_basis = torch.as_tensor(rig.basis_for(latents.identity), **rig_tensor)
+        seal = lip_seal(latents.identity)
+        self.seal = None if seal is None else torch.as_tensor(seal, **rig_tensor)
+        self.sealing = Seal(latents.motion, self.device)
         self.origin_t = torch.as_tensor(self.origin, **rig_tensor)
         self.crop_shape = crop.shape[:2]
         source = self._to_crop(latents.landmarks[None])[0]
@@ -125,16 +128,20 @@ class Renderer:
         """Target landmarks [T, 478, 3] in output pixels for a motion [T, DIM], with the
         lids after the gaze (eyes.py)."""
         motion = lids_follow_gaze(schema.check(np.atleast_2d(motion)), self.latents.motion)
-        decoded = self._decode(torch.as_tensor(motion, dtype=torch.float64, device=self.device))
-        return decoded.cpu().numpy()
+        motion = torch.as_tensor(motion, dtype=torch.float64, device=self.device)
+        return self._decode(motion, self.sealing(motion)).cpu().numpy()
 
-    def _decode(self, motion: torch.Tensor) -> torch.Tensor:
+    def _decode(self, motion: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
         """Landmarks [T, 478, 3] in output pixels (float64, on the device) of a motion
         [T, DIM] already there: the rig's decoding, then `_to_crop`, as the NumPy path does
-        them (landmarks rounded to float32 in between), so frames match it."""
+        them (landmarks rounded to float32 in between), so frames match it. `seal` [T]:
+        how far each frame closes the identity's own lip gap (mouth.lip_seal)."""
         pose, dynamics = motion[:, schema.POSE], motion[:, schema.DYNAMICS]
         face = self.latents
-        points = rig.decode(self.rig_identity, pose, dynamics, face.anchor, self.rig_basis)
+        identity = self.rig_identity
+        if self.seal is not None:
+            identity = identity + seal[:, None, None].to(identity.dtype) * self.seal
+        points = rig.decode(identity, pose, dynamics, face.anchor, self.rig_basis)
         points = points.double()
         shifted = torch.cat([points[..., :2] - self.origin_t, points[..., 2:]], dim=-1)
         return shifted * self.scale
@@ -158,16 +165,19 @@ class Renderer:
         still = camera.is_still(view)
         # What the device needs from the host, sent at the batch's start, when the last
         # batch's frames have just come back and its queue is empty: nothing waits.
-        decoded = self._decode(
-            torch.as_tensor(np.concatenate(drawn), dtype=torch.float64, device=self.device)
-        )
+        motions = torch.as_tensor(np.concatenate(drawn), dtype=torch.float64, device=self.device)
+        # Only the face closes its lips' own gap; the skull and jaw carry the teeth.
+        seal = self.sealing(motions)
+        seal[count:].zero_()
+        decoded = self._decode(motions, seal)
         if not still and self.size is not None:
             maps = camera.inverse_maps(view, self.centre, self.face_width)
             maps = torch.as_tensor(maps, dtype=torch.float32, device=self.device)
         target, skull, jaw = decoded.split(count)
         target_t = target[..., :2].float()
         closure = self.eyes.closure(target_t)
-        warped = self.warp(target, lookup=self.eyes.lookup(closure))
+        lookup = self.mouth.lookup(self.eyes.lookup(closure), seal[:count].float())
+        warped = self.warp(target, lookup=lookup)
         frames = sample(self.image[None].expand(count, -1, -1, -1), warped.grid)
         skull_t, jaw_t = skull[..., :2].float(), jaw[..., :2].float()
         self.mouth.paint(frames, target_t, skull_t, jaw_t, warped.mouth_pixels)
