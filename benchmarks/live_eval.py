@@ -1,6 +1,6 @@
 """Articulation of the live path against the offline one, on the same held-out clips.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/live_eval.py [--clips 20]
+    PYTHONPATH=. .venv/bin/python benchmarks/live_eval.py [--clips 20] [--closure-guidance G]
 
 Both generators hear the same condition rows; the live one makes them into motion a frame
 at a time (motion/live.py), the offline one in 2-second windows. Clips: corpus seed 99,
@@ -19,19 +19,28 @@ from vasa_core.eval import metrics
 from vasa_core.eval.articulation import articulation, pooled_closure
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.motion.live import LiveMotion, live_path, live_sampling
+from vasa_core.settings import Sampling
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument(
+        "--closure-guidance",
+        type=float,
+        default=Sampling().closure_guidance,
+        help="the lips' pull towards shut where the encoder hears p/b/m (both paths)",
+    )
     args = parser.parse_args()
+    offline_sampling = Sampling(closure_guidance=args.closure_guidance)
+    live_settings = live_sampling(offline_sampling)
     offline, live = MotionGenerator(device="cpu"), MotionGenerator(live_path(), "cpu")
     rows = {"offline": [], "live": []}
     for clip in corpus.evaluation_clips(args.clips, engines=("espeak", "festival")):
         features = compute_features(clip.samples)
-        session = LiveMotion(live, clip.controls, 0, live_sampling())
+        session = LiveMotion(live, clip.controls, 0, live_settings)
         motions = {
-            "offline": offline.generate(features, clip.controls),
+            "offline": offline.generate(features, clip.controls, 0, offline_sampling),
             "live": np.stack([session.step(row) for row in live.listen(features)]),
         }
         for name, motion in motions.items():

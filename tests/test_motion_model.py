@@ -348,8 +348,8 @@ def test_the_sampler_starts_each_step_from_the_projected_prediction():
 
 
 def test_the_lips_close_where_the_encoder_hears_a_closure_and_only_there():
-    from vasa_core.audio.encoder import CLASSES
     from vasa_core.face.basis import CLOSED_GAP
+    from vasa_core.motion.generator import BILABIAL
 
     generator = MotionGenerator()
     clip = next(corpus.evaluation_clips(1, "training"))
@@ -359,18 +359,22 @@ def test_the_lips_close_where_the_encoder_hears_a_closure_and_only_there():
     opening = metrics.mouth_opening(generator.generate(features, clip.controls, 0, free))
     wide = np.flatnonzero(opening > 4 * CLOSED_GAP)[::7][:6]
     assert len(wide) >= 3
-    heard = rows.copy()
-    # As if p, b or m were heard there, as surely as the encoder heard many sung ones.
-    heard[wide, CLASSES.index("bilabial")] = CLOSURE_RAMP[1]
 
-    def mouth(sampling):
+    def mouth(sampling, posterior):
+        heard = rows.copy()
+        heard[wide, BILABIAL] = posterior  # as if p, b or m were heard there
         motion = np.stack(list(generator.stream([heard], clip.controls, 0, sampling)))
         return metrics.mouth_opening(motion), motion[:, schema.index("lip_press")]
 
-    pulled, press = mouth(Sampling())
-    unpulled, _ = mouth(free)
+    # As surely as the encoder heard many sung p/b/m: the full pull.
+    pulled, press = mouth(Sampling(), CLOSURE_RAMP[1])
+    unpulled, _ = mouth(free, CLOSURE_RAMP[1])
     assert (pulled[wide] < CLOSED_GAP).all() and (press[wide] >= schema.BILABIAL_PRESS).all()
     assert (unpulled[wide] >= CLOSED_GAP).any()  # the network alone left some lips apart
+    # Half-way up the ramp, half the pull: shut further than without, not all the way.
+    half, _ = mouth(Sampling(), np.mean(CLOSURE_RAMP))
+    unhalf, _ = mouth(free, np.mean(CLOSURE_RAMP))
+    assert pulled[wide].mean() < half[wide].mean() < 0.8 * unhalf[wide].mean()
     elsewhere = np.ones(len(pulled), bool)
     elsewhere[np.clip(wide[:, None] + np.arange(-3, 4), 0, len(pulled) - 1)] = False
     assert np.abs(pulled - opening)[elsewhere].mean() < 0.25 * opening[elsewhere].mean()

@@ -63,8 +63,9 @@ def decode(
     anchor: Anchor,
     basis: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Landmarks [478, 3] in pixels for an identity in a pose making an expression (or
-    [T, 478, 3] for sequences of poses [T, 6] and dynamics [T, 16]): float32 NumPy, or,
+    """Landmarks [478, 3] in pixels for an identity [478, 3] in a pose making an expression
+    (or [T, 478, 3] for sequences of poses [T, 6] and dynamics [T, 16], with one identity
+    or one per frame [T, 478, 3]): float32 NumPy, or,
     given tensors (and the `basis` as one), a float32 tensor on their device, decoded there
     in their precision (the renderer's are float64, as NumPy's)."""
     pose = as_floats(pose)

@@ -6,13 +6,14 @@ a(t) = cos(pi/2 * (t + s) / (1 + s))^2 for t in [0, 1]. The network predicts x0.
 Sampling walks t from 1 to 0 in `steps` deterministic DDIM steps. Guidance per condition
 (VASA-1's form): x0 = (1 + sum l_c) H(x_t, C) - sum l_c H(x_t, C without c). A `project`
 function may then move each step's x0 towards what is known of the answer (the generator
-pulls the lips shut where the phonetic encoder hears a closure); later steps start from
-the moved x0, so the neighbouring frames are denoised around it rather than cut at it.
+pulls the lips shut where the phonetic encoder hears a closure); the next step starts from
+the moved x0, so what is moved is denoised with the rest, not pasted over the result.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 
@@ -41,7 +42,7 @@ def sample(
     generator: torch.Generator | None = None,
     device=None,
     temperature: float | torch.Tensor = 1.0,
-    project=None,  # callable(x0) -> x0, applied to each step's guided prediction
+    project: Callable[[torch.Tensor], torch.Tensor] | None = None,  # on each step's x0
 ) -> torch.Tensor:
     """DDIM (eta = 0) from pure noise to x0 in `steps` steps; deterministic given `generator`,
     a CPU generator whatever `device` is.

@@ -10,7 +10,7 @@ yielding motion frames as soon as a window is done.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -18,7 +18,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from vasa_core import schema
 from vasa_core.audio import condition
-from vasa_core.audio.encoder import CLASSES, PhoneticEncoder, load_encoder
+from vasa_core.audio.encoder import PhoneticEncoder, load_encoder
 from vasa_core.audio.features import AudioFeatures
 from vasa_core.device import pick_device
 from vasa_core.motion import diffusion
@@ -38,9 +38,9 @@ LEARNED_MOTION_FROM = 0.5
 BLINKS = [schema.index("blink_left"), schema.index("blink_right")]
 PARTING = [schema.index(n) for n in schema.LIP_PARTING]
 PRESS = schema.index("lip_press")
-BILABIAL = CLASSES.index("bilabial")
-# The closure pull grows from nothing at this bilabial posterior to its full weight at
-# the next (chosen on training voices, benchmarks/motion_eval.py --voices training).
+BILABIAL = condition.COLUMNS.index("bilabial")
+# The closure pull grows from nothing at the first bilabial posterior to its full weight
+# at the second (chosen on training voices, benchmarks/motion_eval.py --voices training).
 CLOSURE_RAMP = (0.5, 0.8)
 
 
@@ -66,6 +66,11 @@ class MotionGenerator:
             self.encoder = load_encoder(encoder, self.device)
         self.window = self.model.config.window
         self.context = self.model.config.context
+        # A bilabial closure in the model's normalised units (`_closer`).
+        as_tensor = {"dtype": torch.float32, "device": self.device}
+        mean, std = (torch.as_tensor(v, **as_tensor) for v in (self.mean, self.std))
+        self._shut = -mean[PARTING] / std[PARTING]  # the parting channels at 0
+        self._press = (schema.BILABIAL_PRESS - mean[PRESS]) / std[PRESS]
 
     def listen(self, features: AudioFeatures) -> np.ndarray:
         """The condition rows [T, condition.DIM] the model hears for a whole clip."""
@@ -93,19 +98,19 @@ class MotionGenerator:
             return None
         return torch.as_tensor(strength * heard, dtype=torch.float32, device=self.device)
 
-    def _closer(self, pull: torch.Tensor):
-        """The sampler's projection: x0 (normalised) with the lips moved towards a bilabial
-        closure by `pull` [W] (schema units: parting channels to 0, lip_press up)."""
-        mean = torch.as_tensor(self.mean, dtype=torch.float32, device=self.device)
-        std = torch.as_tensor(self.std, dtype=torch.float32, device=self.device)
+    def _closer(self, pull: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """The sampler's projection: x0 [1, W, DIM] (normalised) with the lips moved
+        towards a bilabial closure by `pull` [W] (the parting channels towards 0, lip_press
+        up to BILABIAL_PRESS); frames with no pull, and every other channel, unchanged."""
         w = pull[None, :, None]
 
         def project(x0: torch.Tensor) -> torch.Tensor:
-            motion = x0 * std + mean
-            shut = motion.clone()
-            shut[..., PARTING] = 0.0
-            shut[..., PRESS] = shut[..., PRESS].clamp(min=schema.BILABIAL_PRESS)
-            return (motion + w * (shut - motion) - mean) / std
+            out = x0.clone()
+            parting = x0[..., PARTING]
+            out[..., PARTING] = parting + w * (self._shut - parting)
+            press = x0[..., PRESS : PRESS + 1]
+            out[..., PRESS : PRESS + 1] = press + w * (press.clamp(min=self._press) - press)
+            return out
 
         return project
 
@@ -120,7 +125,7 @@ class MotionGenerator:
         guidance,
         temperature,
         generator,
-        closure: float = 0.0,
+        closure: float,
     ) -> np.ndarray:
         """One window: condition rows [W, condition.DIM] -> motion [W, DIM] (schema units).
         `closure`: the lips' pull towards shut where the encoder hears p, b or m."""

@@ -57,22 +57,23 @@ def anatomy(motion: np.ndarray, own: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return skull, jaw
 
 
-def lip_seal(identity: np.ndarray) -> np.ndarray | None:
+def lip_seal(identity: np.ndarray, own: np.ndarray) -> np.ndarray | None:
     """Offsets [478, 3] that bring the inner lips of `identity` (canonical shape) together
-    where they are apart, or None where they meet already.
+    where they are apart, or None where they meet already (within a tenth of CLOSED_GAP)
+    or where the portrait's own expression (`own` [DIM]) has its lips shut, whose gap is
+    then the person's, not a smile's.
 
     Fitting a portrait whose lips are parted (a smile showing teeth) leaves part of the gap
     in the identity, which the expression channels could not explain: the astronaut's
     inner lips stay up to 0.007 face widths apart with every mouth channel at 0, so a mouth
     the motion shut was drawn with a dark slit that Face Mesh read as parted lips. The
     renderer adds these offsets as the motion's mouth closes (`Seal`)."""
-    upper, lower = list(top.LIPS_INNER_UPPER), list(top.LIPS_INNER_LOWER)
-    gap = np.clip(identity[upper, 1] - identity[lower, 1], 0, None)  # canonical y is up
-    if gap.max() < 1e-4:
+    gap = np.clip(identity[UPPER, 1] - identity[LOWER, 1], 0, None)  # canonical y is up
+    if gap.max() < 0.1 * CLOSED_GAP or mouth_opening(own[None])[0] < CLOSED_GAP:
         return None
     seal = np.zeros_like(identity)
-    seal[upper, 1] -= gap / 2
-    seal[lower, 1] += gap / 2
+    seal[UPPER, 1] -= gap / 2
+    seal[LOWER, 1] += gap / 2
     return seal
 
 
@@ -84,13 +85,18 @@ class Seal:
 
     def __init__(self, own: np.ndarray, device):
         self.gap = torch.as_tensor(gap_per_channel(), dtype=torch.float64, device=device)
-        self.portrait = max(float(mouth_opening(own[None])[0]), CLOSED_GAP)
+        self.portrait = max(float(mouth_opening(own[None])[0]), 1e-6)
 
     def __call__(self, motion: torch.Tensor) -> torch.Tensor:
         """[T] 0..1 for motion [T, DIM]."""
         linear = motion[:, schema.DYNAMICS][:, : len(self.gap)].to(self.gap.dtype)
         opening = torch.clamp(linear @ self.gap, min=0)
         return torch.clamp(1 - opening / self.portrait, 0, 1)
+
+
+def _across(u: torch.Tensor) -> torch.Tensor:
+    """1 in the middle of the mouth (u = 0.5), falling to 0 at its corners (u = 0, 1)."""
+    return torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
 
 
 def _sorted(xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -153,7 +159,6 @@ class Mouth:
         the portrait is flat-shaded (style.py)."""
         self.image = image
         self.face_width = face_width
-        self._landmarks = source
         self.source = MouthFrame(source[None])
         self.unit = float(self.source.length[0])  # every v is in the portrait mouth's pixels
         u = torch.linspace(0.3, 0.7, 5, device=source.device)
@@ -166,6 +171,14 @@ class Mouth:
         ]
         self.light = float(torch.clamp(skin.mean() / 0.6, 0.45, 1.25))
         self.drawing = drawing
+        # Per inner lip, its points and how far their texture moves into the lip at a full
+        # seal (`lookup`): up for the upper lip, down for the lower, none at the corners.
+        self.insets = []
+        for points, side in ((UPPER, -1.0), (LOWER, 1.0)):
+            at = index(points, source.device)
+            u = self.source.uv(source[at], torch.zeros_like(at))[0]
+            reach = side * SEAM_INSET * face_width * _across(u)
+            self.insets.append((at, reach[:, None] * self.source.v_dir))
 
     def lookup(self, lookup: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
         """Where the warp takes the lips' texture from [B, 478, 2] (`lookup`, moved in place):
@@ -173,11 +186,7 @@ class Mouth:
         lips, as far as each frame closes its lips (`seal` [B], 0..1), none at the corners."""
         if not self.reuse:
             return lookup
-        for points, side in ((UPPER, -1.0), (LOWER, 1.0)):
-            at = index(points, lookup.device)
-            u = self.source.uv(self._landmarks[at], torch.zeros_like(at))[0]
-            across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
-            inset = (side * SEAM_INSET * self.face_width) * across[:, None] * self.source.v_dir
+        for at, inset in self.insets:
             lookup[:, at] += seal[:, None, None] * inset[None]
         return lookup
 
@@ -271,7 +280,7 @@ class Mouth:
 
     def _cavity(self, u, t):
         """The dark inside of the mouth, before any teeth or tongue."""
-        across = torch.clamp(1 - (2 * u - 1).abs() ** 2, 0, 1)
+        across = _across(u)
         if self.drawing:
             return on_device((0.36, 0.12, 0.14), u.device)[:, None].expand(3, len(u))
         cavity = on_device((0.30, 0.09, 0.09), u.device)[:, None]
@@ -283,7 +292,7 @@ class Mouth:
         teeth (`teeth_top`, the v of their edges) until the jaw has dropped (`drop`, v
         below the portrait's jaw) far enough to see its top bulge over them."""
         fw = self.face_width
-        across = torch.clamp(1 - (2 * uj - 1).abs() ** 2, 0, 1)
+        across = _across(uj)
         rise = smoothstep((drop - 0.03 * fw) / (0.08 * fw))
         tongue_top = teeth_top + 0.005 * fw - 0.035 * fw * across * rise
         weight = self._edge(vj - tongue_top) * smoothstep((across - 0.2) / 0.5)
@@ -306,7 +315,7 @@ class Mouth:
         def teeth_shape(at):
             """Corridor (teeth fade into the dark corners), scallop of the incisal edges and
             the dark seams between teeth, all fixed to the bone they sit in."""
-            across = torch.clamp(1 - (2 * at - 1).abs() ** 2, 0, 1)
+            across = _across(at)
             phase = torch.cos(2 * torch.pi * (at - 0.5) / TOOTH_SPACING)
             scallop = 0.004 * fw * (1 - phase) / 2
             seam = torch.exp(-(((1 + phase) / 0.05) ** 2))

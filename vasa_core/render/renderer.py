@@ -90,7 +90,7 @@ class Renderer:
         rig_tensor = {"dtype": torch.float64, "device": self.device}
         self.rig_identity = torch.as_tensor(latents.identity, **rig_tensor)
         self.rig_basis = torch.as_tensor(rig.basis_for(latents.identity), **rig_tensor)
-        seal = lip_seal(latents.identity)
+        seal = lip_seal(latents.identity, latents.motion)
         self.seal = None if seal is None else torch.as_tensor(seal, **rig_tensor)
         self.sealing = Seal(latents.motion, self.device)
         self.origin_t = torch.as_tensor(self.origin, **rig_tensor)
