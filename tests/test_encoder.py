@@ -224,3 +224,17 @@ def test_each_held_out_voice_counts_under_one_group():
     assert corpus.voice_group("en-us-nyc+f2") == "en-us-nyc"
     assert corpus.voice_group("fi-lj") == "fi-lj"
     assert corpus.voice_group("it-pc") == "it-pc"  # a training voice stands for itself
+
+
+def test_a_sung_training_utterance_holds_its_vowels_in_its_labels():
+    """`--singing S`: a share of the training utterances sung, their labels following the
+    stretched phonemes, and a cache of sung utterances never taken for a spoken one."""
+    spoken = encoder_data.training_example(5, 1, 25.0, [])
+    sung = encoder_data.training_example(5, 1, 25.0, [], singing=1.0)
+    assert len(sung.labels) > 1.2 * len(spoken.labels)  # notes last longer than syllables
+    vowels = [CLASSES.index(k) for k in CLASSES if k.endswith("vowel")]
+    share = [np.isin(e.labels, vowels).mean() for e in (spoken, sung)]
+    assert share[1] > share[0] + 0.1, share
+    assert encoder_data.cache_key(240, 0, 25.0, ("espeak",)) != encoder_data.cache_key(
+        240, 0, 25.0, ("espeak",), 0.12
+    )

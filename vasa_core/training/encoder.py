@@ -323,14 +323,14 @@ def inference_seconds(encoder: PhoneticEncoder, seconds: float = 10.0) -> dict:
 
 def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
     """The training examples: from `--cache` where it was made with the same settings."""
-    key = cache_key(args.minutes, args.seed, fps, engines)
+    key = cache_key(args.minutes, args.seed, fps, engines, args.singing)
     cache = Path(args.cache) if args.cache else None
     if cache and cache.is_file():
         with np.load(cache) as data:
             same = str(data["key"]) == key
         if same:
             return load_examples(cache)
-    examples = build_examples(args.minutes, args.seed, fps, engines, args.workers)
+    examples = build_examples(args.minutes, args.seed, fps, engines, args.workers, args.singing)
     if cache:
         save_examples(cache, examples, key)
     return examples
@@ -343,6 +343,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=4500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default="espeak,festival")
+    parser.add_argument(
+        "--singing", type=float, default=0.0, help="share of the training utterances sung"
+    )
     parser.add_argument(
         "--labels",
         default="owned",
@@ -447,6 +450,12 @@ def validate(args, encoder, examples, losses, config) -> None:
         (f"{kind} {k}", v) for kind in ("engine", "voice") for k, v in report[kind].items()
     ]:
         summary[name] = brief(group)
+    # The same voices singing (fewer: song is slower to make), cached beside the speech.
+    sung_cache = Path(args.val_cache).with_suffix(".sung.npz") if args.val_cache else None
+    sung = validation_set(sung_cache, 80, 32, config.fps, args.workers, sung=True)
+    summary["sung"] = brief(
+        evaluate(encoder, [Heard(s.engine, s.voice, s.mel, s.phonemes) for s in sung])["all"]
+    )
     line = json.dumps(summary)
     print(line)
     if args.val_log:

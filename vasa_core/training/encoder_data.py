@@ -21,6 +21,8 @@ from vasa_core.audio.encoder import (
 from vasa_core.audio.load import to_mono
 from vasa_core.data import corpus, text, visemes
 from vasa_core.data.augment_speech import augment_speech
+from vasa_core.data.singing import sing
+from vasa_core.errors import VasaError
 
 WINDOW = 96  # frames a training window labels (3.8 s at 25 fps)
 IGNORE = -100  # label of padding frames, which the loss skips
@@ -94,10 +96,24 @@ def augmentation_name() -> str:
     return "augment_speech.augment_speech"
 
 
-def cache_key(minutes: float, seed: int, fps: float, engines: tuple[str, ...]) -> str:
+def cache_key(
+    minutes: float, seed: int, fps: float, engines: tuple[str, ...], singing: float = 0.0
+) -> str:
     """What a cache of training examples was made with (and holds: labels by both rules),
     so that a stale one is remade."""
-    return f"{minutes}-{seed}-{fps}-{','.join(engines)}-{augmentation_name()}-owned"
+    sung = f"-sung{singing}" if singing else ""
+    return f"{minutes}-{seed}-{fps}-{','.join(engines)}-{augmentation_name()}-owned{sung}"
+
+
+def _maybe_sing(speech, rng: np.random.Generator, share: float):
+    """`speech` sung (data/singing.py: held vowels on a melody, phoneme times exact) with
+    chance `share`; as it was otherwise, or where it has no vowel to hold."""
+    if share == 0 or rng.random() >= share:
+        return speech
+    try:
+        return sing(speech, rng)
+    except VasaError:
+        return speech
 
 
 def _respeak(speech: tts.Speech, info: dict, rng: np.random.Generator) -> tuple:
@@ -113,17 +129,21 @@ def _respeak(speech: tts.Speech, info: dict, rng: np.random.Generator) -> tuple:
     return again, info | {"voice": voice}
 
 
-def training_example(seed: int, index: int, fps: float, voices: list[str]) -> Example | None:
+def training_example(
+    seed: int, index: int, fps: float, voices: list[str], singing: float = 0.0
+) -> Example | None:
     """Utterance `index` for training (None where its voice is held out); `voices`: the
-    festival voices to speak with (none: espeak-ng only)."""
-    # Streams of their own (the 7), apart from those of the corpus's clips of this seed.
-    streams = np.random.SeedSequence([seed, index, 7]).spawn(4)
-    rng, variant_rng, audio_rng, engine_rng = (np.random.default_rng(s) for s in streams)
+    festival voices to speak with (none: espeak-ng only); `singing`: the share sung."""
+    # Streams of their own (the 7), apart from those of the corpus's clips of this seed;
+    # the fifth, for singing, leaves the first four (and a corpus without song) as before.
+    streams = np.random.SeedSequence([seed, index, 7]).spawn(5)
+    rng, variant_rng, audio_rng, engine_rng, sing_rng = (np.random.default_rng(s) for s in streams)
     engine = "festival" if voices and engine_rng.random() < 0.5 else "espeak"
     speech, info = corpus.speak(engine, rng, voices)
     speech, info = _respeak(speech, info, variant_rng)
     if corpus.held_out(info["voice"]):
         return None
+    speech = _maybe_sing(speech, sing_rng, singing)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     # Pauses around it as in the corpus (and as in any recording).
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
@@ -174,12 +194,12 @@ def _espeak_validation_voice(voice: str, language: str, rng: np.random.Generator
     return f"{base}+m3"
 
 
-def validation_example(index: int, fps: float, with_festival: bool) -> Spoken:
+def validation_example(index: int, fps: float, with_festival: bool, sung: bool = False) -> Spoken:
     """Utterance `index` of the validation set: sentences drawn from the evaluation seed
-    (never the training one), spoken by a validation voice, with pauses and augmentation
-    as in training."""
-    streams = np.random.SeedSequence([corpus.EVAL_SEED, index, 7]).spawn(4)
-    rng, voice_rng, audio_rng, engine_rng = (np.random.default_rng(s) for s in streams)
+    (never the training one), spoken (or, `sung`, sung) by a validation voice, with pauses
+    and augmentation as in training."""
+    streams = np.random.SeedSequence([corpus.EVAL_SEED, index, 7]).spawn(5)
+    rng, voice_rng, audio_rng, engine_rng, sing_rng = (np.random.default_rng(s) for s in streams)
     engine = "festival" if with_festival and engine_rng.random() < 0.5 else "espeak"
     if engine == "espeak":
         words, language, voice = text.utterance(rng)
@@ -190,6 +210,7 @@ def validation_example(index: int, fps: float, with_festival: bool) -> Spoken:
         words, language, voice = text.festival_utterance(rng, list(VALIDATION_FESTIVAL))
         stretch = round(float(rng.uniform(0.8, 1.3)), 3)
         speech = festival.synthesize(words, voice=voice, stretch=stretch)
+    speech = _maybe_sing(speech, sing_rng, 1.0 if sung else 0.0)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
     samples = np.concatenate([np.zeros(int(lead * RATE)), samples, np.zeros(int(tail * RATE))])
@@ -205,11 +226,17 @@ def _validation_job(job: tuple) -> Spoken:
 
 
 def validation_set(
-    path: Path | None, espeak: int, festival_clips: int, fps: float, workers: int = 1
+    path: Path | None,
+    espeak: int,
+    festival_clips: int,
+    fps: float,
+    workers: int = 1,
+    sung: bool = False,
 ) -> list[Spoken]:
     """`espeak` and `festival_clips` validation utterances (see `validation_example`), read
     from the .npz `path` where it holds them, else made (and kept there)."""
     key = f"{espeak}-{festival_clips}-{fps}-{','.join(VALIDATION_VOICES)}-{augmentation_name()}"
+    key += "-sung" if sung else ""
     if path is not None and Path(path).is_file():
         with np.load(path) as data:
             if str(data["key"]) == key:
@@ -225,7 +252,7 @@ def validation_set(
     spoken, index = [], 0
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         while any(wanted.values()):
-            jobs = [(i, fps, festival_clips > 0) for i in range(index, index + 16 * workers)]
+            jobs = [(i, fps, festival_clips > 0, sung) for i in range(index, index + 16 * workers)]
             index += len(jobs)
             for one in pool.imap(_validation_job, jobs):
                 if wanted[one.engine] > 0:
@@ -245,16 +272,22 @@ def validation_set(
 
 
 def build_examples(
-    minutes: float, seed: int, fps: float, engines: tuple[str, ...], workers: int = 2
+    minutes: float,
+    seed: int,
+    fps: float,
+    engines: tuple[str, ...],
+    workers: int = 2,
+    singing: float = 0.0,
 ) -> list[Example]:
-    """At least `minutes` of training speech, made by `workers` processes."""
+    """At least `minutes` of training speech (`singing` of it sung), made by `workers`
+    processes."""
     _, speakers = corpus.check_engines(engines)
     speakers = [v for v in speakers if not corpus.held_out(v)]
     examples, index, seconds = [], 0, 0.0
     # spawn, not fork: the parent may already run torch's thread pool.
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         while seconds < minutes * 60:
-            jobs = [(seed, i, fps, speakers) for i in range(index, index + 16 * workers)]
+            jobs = [(seed, i, fps, speakers, singing) for i in range(index, index + 16 * workers)]
             index += len(jobs)
             for example in pool.imap(_example_job, jobs):
                 if example is not None and seconds < minutes * 60:
