@@ -189,6 +189,43 @@ def test_a_moved_iris_uncovers_the_white_and_brings_no_skin(latents, renderers):
         assert np.mean(iris[:, 0] > iris[:, 1] + 20) < 0.05  # green, not skin
 
 
+def test_at_the_gaze_limits_a_drawn_iris_leaves_no_outline_in_the_white(latents, renderers):
+    """The drawn iris is outlined a pixel beyond its radius; moved 30 degrees either way,
+    the white it uncovers must not keep that outline (at a 1.5 px rim it did: a thin grey
+    line, the uncovered white 212 at its darkest eye against 222 now)."""
+    import cv2
+
+    from vasa_core.render.eyes import EYES, _contour
+
+    face, renderer = latents["drawn"], renderers["drawn"]
+    limit = schema.knob("gaze_yaw").high
+    motions = np.stack([face.motion, moved(face, gaze_yaw=limit), moved(face, gaze_yaw=-limit)])
+    frames = renderer.render(motions).astype(np.float64)
+    points = renderer.landmarks(motions)[..., :2]
+    opening = np.zeros(frames.shape[1:3], np.uint8)
+    for corners, upper, lower, _ in EYES:
+        cv2.fillPoly(
+            opening, [np.round(points[0, _contour(corners, upper, lower)]).astype(np.int32)], 1
+        )
+    opening = cv2.erode(opening, np.ones((5, 5), np.uint8)) > 0
+    ys, xs = np.mgrid[: frames.shape[1], : frames.shape[2]]
+    whites = []
+    for centre in (468, 473):
+        radius = (
+            1.3
+            * np.linalg.norm(points[0, centre + 1 : centre + 5] - points[0, centre], axis=1).mean()
+        )
+
+        def near(frame: int, reach: float, c=centre) -> np.ndarray:
+            return np.hypot(xs - points[frame, c, 0], ys - points[frame, c, 1]) < reach
+
+        for frame in (1, 2):
+            uncovered = near(0, radius + 1) & ~near(frame, radius + 2) & opening
+            assert uncovered.sum() >= 20
+            whites.append(frames[frame][uncovered].min(axis=1).mean())
+    assert min(whites) > 218, whites
+
+
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "drawn"])
 def test_the_teeth_stay_on_the_bone_while_the_lips_move(name, latents, renderers):
     """Jaw held half open, head still, lips rounding, widening, smiling: what shows between

@@ -105,7 +105,7 @@ class Renderer:
         self.warp = MeshWarp(source, self.crop_shape, self.face_width, self.device)
         self.drawing = is_drawing(self.image, source_t)
         self.mouth = Mouth(self.image, source_t, self.face_width, self.drawing)
-        self.eyes = Eyes(self.image, source_t)
+        self.eyes = Eyes(self.image, source_t, self.drawing)
         self.lids = Lids(self.image, source_t, self.drawing, self.eyes.irises)
 
     @property
