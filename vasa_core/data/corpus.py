@@ -184,7 +184,7 @@ def make_clip(
     )
     engine = engines[0] if len(engines) == 1 else str(engine_rng.choice(engines))
     speech, info = speak(engine, rng, festival_voices)
-    speech = _maybe_sing(speech, info, sing_rng, singing)
+    speech = maybe_sing(speech, info, sing_rng, singing)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     # A little silence around the utterance, as in any recording.
     lead, tail = rng.uniform(0.1, 0.6), rng.uniform(0.2, 0.8)
@@ -247,7 +247,7 @@ def speak(
     return speech, info | voicing
 
 
-def _maybe_sing(speech: Speech, info: dict, rng: np.random.Generator, share: float) -> Speech:
+def maybe_sing(speech: Speech, info: dict, rng: np.random.Generator, share: float) -> Speech:
     """`speech`, sung with chance `share` (then `info` says so). With `share` 0 nothing is
     drawn at all, so no stream moves."""
     check_share(share)

@@ -21,7 +21,6 @@ from vasa_core.audio.encoder import (
 from vasa_core.audio.load import to_mono
 from vasa_core.data import corpus, text, visemes
 from vasa_core.data.augment_speech import augment_speech
-from vasa_core.data.singing import sing
 from vasa_core.errors import VasaError
 
 WINDOW = 96  # frames a training window labels (3.8 s at 25 fps)
@@ -106,12 +105,9 @@ def cache_key(
 
 
 def _maybe_sing(speech, rng: np.random.Generator, share: float):
-    """`speech` sung (data/singing.py: held vowels on a melody, phoneme times exact) with
-    chance `share`; as it was otherwise, or where it has no vowel to hold."""
-    if share == 0 or rng.random() >= share:
-        return speech
+    """`corpus.maybe_sing`, and `speech` as it was where it has no vowel to hold."""
     try:
-        return sing(speech, rng)
+        return corpus.maybe_sing(speech, {}, rng, share)
     except VasaError:
         return speech
 
