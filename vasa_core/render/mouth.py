@@ -78,13 +78,17 @@ def lip_seal(identity: np.ndarray, own: np.ndarray) -> np.ndarray | None:
 
 
 class Seal:
-    """How far each frame closes the identity's own lip gap (`lip_seal`): none for a mouth
-    as open as the portrait's (`own` [DIM]) or more, all of it for a shut one. Computed on
-    the device from the motion there (`mouth_opening`'s weighted sum), so a batch sends
-    nothing more than its motion."""
+    """One face's lip seal on the device: `offsets` [478, 3] (`lip_seal`, None where there
+    is nothing to seal), and, called on motion [T, DIM], how far each frame applies them
+    [T] 0..1: none for a mouth as open as the portrait's (`own` [DIM]) or more, all of it
+    for a shut one. Computed from the motion already there (`mouth_opening`'s weighted
+    sum), so a batch sends nothing more than its motion."""
 
-    def __init__(self, own: np.ndarray, device):
-        self.gap = torch.as_tensor(gap_per_channel(), dtype=torch.float64, device=device)
+    def __init__(self, identity: np.ndarray, own: np.ndarray, device):
+        offsets = lip_seal(identity, own)
+        as_tensor = {"dtype": torch.float64, "device": device}
+        self.offsets = None if offsets is None else torch.as_tensor(offsets, **as_tensor)
+        self.gap = torch.as_tensor(gap_per_channel(), **as_tensor)
         self.portrait = max(float(mouth_opening(own[None])[0]), 1e-6)
 
     def __call__(self, motion: torch.Tensor) -> torch.Tensor:

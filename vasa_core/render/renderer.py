@@ -32,7 +32,7 @@ from vasa_core.render import camera
 from vasa_core.render.crop import head_crop, head_region
 from vasa_core.render.eyes import Eyes, lids_follow_gaze
 from vasa_core.render.lids import Lids
-from vasa_core.render.mouth import Mouth, Seal, anatomy, lip_seal
+from vasa_core.render.mouth import Mouth, Seal, anatomy
 from vasa_core.render.style import is_drawing
 from vasa_core.render.warp import MeshWarp, sample
 
@@ -90,9 +90,7 @@ class Renderer:
         rig_tensor = {"dtype": torch.float64, "device": self.device}
         self.rig_identity = torch.as_tensor(latents.identity, **rig_tensor)
         self.rig_basis = torch.as_tensor(rig.basis_for(latents.identity), **rig_tensor)
-        seal = lip_seal(latents.identity, latents.motion)
-        self.seal = None if seal is None else torch.as_tensor(seal, **rig_tensor)
-        self.sealing = Seal(latents.motion, self.device)
+        self.seal = Seal(latents.identity, latents.motion, self.device)
         self.origin_t = torch.as_tensor(self.origin, **rig_tensor)
         self.crop_shape = crop.shape[:2]
         source = self._to_crop(latents.landmarks[None])[0]
@@ -129,7 +127,7 @@ class Renderer:
         lids after the gaze (eyes.py)."""
         motion = lids_follow_gaze(schema.check(np.atleast_2d(motion)), self.latents.motion)
         motion = torch.as_tensor(motion, dtype=torch.float64, device=self.device)
-        return self._decode(motion, self.sealing(motion)).cpu().numpy()
+        return self._decode(motion, self.seal(motion)).cpu().numpy()
 
     def _decode(self, motion: torch.Tensor, seal: torch.Tensor) -> torch.Tensor:
         """Landmarks [T, 478, 3] in output pixels (float64, on the device) of a motion
@@ -139,8 +137,8 @@ class Renderer:
         pose, dynamics = motion[:, schema.POSE], motion[:, schema.DYNAMICS]
         face = self.latents
         identity = self.rig_identity
-        if self.seal is not None:
-            identity = identity + seal[:, None, None].to(identity.dtype) * self.seal
+        if self.seal.offsets is not None:
+            identity = identity + seal[:, None, None].to(identity.dtype) * self.seal.offsets
         points = rig.decode(identity, pose, dynamics, face.anchor, self.rig_basis)
         points = points.double()
         shifted = torch.cat([points[..., :2] - self.origin_t, points[..., 2:]], dim=-1)
@@ -167,7 +165,7 @@ class Renderer:
         # batch's frames have just come back and its queue is empty: nothing waits.
         motions = torch.as_tensor(np.concatenate(drawn), dtype=torch.float64, device=self.device)
         # Only the face closes its lips' own gap; the skull and jaw carry the teeth.
-        seal = self.sealing(motions)
+        seal = self.seal(motions)
         seal[count:].zero_()
         decoded = self._decode(motions, seal)
         if not still and self.size is not None:
