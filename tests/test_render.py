@@ -384,6 +384,30 @@ def test_a_closing_lid_covers_the_iris_face_mesh_put_below_its_margin():
     )
 
 
+def test_a_painted_lid_takes_its_colour_from_skin_not_lashes_or_a_glasses_frame():
+    """Where something dark (lashes, an iris top, a glasses frame) fills most of the band
+    just above the lashes, the lid is still painted with the skin there, read around it and
+    further up; elsewhere it is the band's median, as it always was."""
+    import torch
+
+    from vasa_core.render import lids
+
+    rows, samples = 16, lids.SAMPLES
+    torch.manual_seed(0)
+    skin = torch.tensor([0.8, 0.6, 0.5])[:, None, None] * (1 + 0.05 * torch.rand(3, rows, samples))
+    near = torch.arange(rows) < 6
+    plain = lids._skin_colour(skin, near)
+    torch.testing.assert_close(plain, skin[:, :6].median(dim=1).values)
+    dark = torch.tensor([0.25, 0.15, 0.1])[:, None, None]
+    framed = skin.clone()
+    framed[:, :5, 10:20] = dark  # five of the six band rows, a third of the eye
+    framed[:, :, 25:] = dark  # every row: no skin to find at these points at all
+    colour = lids._skin_colour(framed, near)
+    assert (colour[:, :10] == plain[:, :10]).all()  # untouched where the band is skin
+    for points in (slice(10, 20), slice(25, None)):  # skin around it, or the typical skin
+        assert (colour[:, points] - torch.tensor([0.8, 0.6, 0.5])[:, None]).abs().max() < 0.06
+
+
 def test_lips_the_motion_shuts_are_drawn_shut_on_a_portrait_smiling_with_its_teeth(
     latents, renderers
 ):

@@ -28,7 +28,9 @@ EYES = (
     (top.LEFT_EYE_CORNERS, top.LEFT_UPPER_LID, top.LEFT_LOWER_LID),
 )
 SAMPLES = 33  # points along each lid where its colour and the eye's opening are kept
-BAND = (0.2, 0.6)  # lid skin sampled this far above the lashes, in eye heights
+BAND = (0.2, 0.6)  # lid skin grain sampled this far above the lashes, in eye heights
+# A photo's lid colour leaves out samples this much darker than its skin (`_skin_colour`).
+DARKER = 0.8
 # A drawing's lash line is a thick outline: its lid colour is read further up.
 DRAWING_BAND = (0.8, 1.6)
 # How far above the open lid's margin the painted lid reaches, in eye heights: past Face
@@ -116,6 +118,24 @@ def _hidden_above(
     return shown * smoothstep(2.0 - off), shown * smoothstep((1.5 - off) / 1.5)
 
 
+def _skin_colour(skin: torch.Tensor, near: torch.Tensor) -> torch.Tensor:
+    """[3, S] lid colour from [3, rows, S] samples above the lashes, `near` [rows] marking
+    the rows of `BAND`: at each s, the median of those rows, leaving out samples darker than
+    `DARKER` times the samples' median brightness (lashes, the top of an iris, a glasses
+    frame: a plain median painted them as a dark patch wherever they filled half the band);
+    where none is left there, of the rows further up; where none at all, the typical skin."""
+    brightness = skin.mean(dim=0)  # [rows, S]
+    skin_like = brightness >= DARKER * brightness.median()
+    typical = skin.reshape(3, -1)[:, skin_like.reshape(-1)].median(dim=1).values  # [3]
+
+    def median_of(mask: torch.Tensor) -> torch.Tensor:  # [rows, S] -> [3, S], NaN if none
+        return torch.where(mask[None], skin, torch.nan).nanmedian(dim=1).values
+
+    near_skin = skin_like & near[:, None]
+    colour = torch.where(near_skin.any(dim=0), median_of(near_skin), median_of(skin_like))
+    return torch.where(skin_like.any(dim=0), colour, typical[:, None])
+
+
 class Lids:
     def __init__(
         self, image: torch.Tensor, source: torch.Tensor, drawing: bool, irises=(None, None)
@@ -141,17 +161,20 @@ class Lids:
                 hidden, lift = _hidden_above(image, frame, top_v[0], height, iris)
             self.hidden.append(hidden)
             top_v = top_v - lift  # the lid's skin is read above the iris it hid
-            # The skin just above the lashes, a few rows of it at every s.
+            # The skin above the lashes, rows of it at every s.
             rows = torch.linspace(*(DRAWING_BAND if drawing else BAND), 6, device=image.device)
-            v = top_v[0][None, :] - rows[:, None] * height  # [6, S]
+            if not drawing:  # and further up, in the same steps, where the band is not skin
+                step = float(rows[1] - rows[0])
+                rows = torch.cat([rows, rows[-1] + step * torch.arange(1, 11, device=rows.device)])
+            v = top_v[0][None, :] - rows[:, None] * height  # [rows, S]
             points = frame.point(s.expand(len(rows), -1).reshape(1, -1), v.reshape(1, -1))[0]
             skin = sample_pixels(image, points).reshape(3, len(rows), SAMPLES)
-            colour = skin.median(dim=1).values  # [3, S]: lashes or a glint in one row don't count
             if drawing:
                 flat = skin.reshape(3, -1).median(dim=1, keepdim=True).values
                 colour = flat.expand(-1, SAMPLES)
             else:
-                colour = blur(colour[:, None], 2.0)[:, 0]  # smooth along the lid
+                near = torch.arange(len(rows), device=rows.device) < 6
+                colour = blur(_skin_colour(skin, near)[:, None], 2.0)[:, 0]  # smooth along it
             self.colour.append(colour.contiguous())
             # Where the eye sits in the portrait: the scale of a frame's eye, and the band
             # whose grain is laid over the painted lid.
