@@ -18,7 +18,7 @@ from vasa_core.audio import RATE, compute_features, festival
 from vasa_core.audio.encoder import (
     CLASSES,
     EncoderConfig,
-    EncoderNet,
+    Ensemble,
     PhoneticEncoder,
     load_encoder,
     save_encoder,
@@ -34,11 +34,11 @@ def _in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no", "off"}
 
 
-def _untrained(seed: int = 0) -> PhoneticEncoder:
+def _untrained(seed: int = 0, members: int = 1) -> PhoneticEncoder:
     """Random weights: enough for the properties that hold whatever the weights."""
     torch.manual_seed(seed)
-    config = EncoderConfig()
-    return PhoneticEncoder(EncoderNet(config).eval(), np.full(80, -5.0), np.full(80, 4.0))
+    config = EncoderConfig(members=members)
+    return PhoneticEncoder(Ensemble(config).eval(), np.full(80, -5.0), np.full(80, 4.0))
 
 
 def _mel(frames: int = 200, seed: int = 0) -> np.ndarray:
@@ -87,9 +87,10 @@ def test_audio_after_a_moment_leaves_earlier_frames_alone(shipped):
     assert np.abs(after[first - ahead :] - before[first - ahead :]).max() > 1e-3
 
 
+@pytest.mark.parametrize("members", [1, 2])
 @pytest.mark.parametrize("sizes", [[1], [7], [3, 1, 4, 1, 5, 9, 2, 6], [500]])
-def test_streaming_in_chunks_gives_the_whole_clip_numbers(sizes):
-    encoder, mel = _untrained(), _mel(211)
+def test_streaming_in_chunks_gives_the_whole_clip_numbers(sizes, members):
+    encoder, mel = _untrained(members=members), _mel(211)
     whole = encoder.posteriors(mel)
     stream, parts, at, i = encoder.stream(), [], 0, 0
     while at < len(mel):
@@ -155,13 +156,46 @@ def test_a_missing_or_broken_checkpoint_is_one_clear_error(tmp_path):
         load_encoder(motion)
 
 
-def test_a_saved_encoder_loads_back_the_same(tmp_path):
-    encoder = _untrained(seed=3)
+@pytest.mark.parametrize("members", [1, 3])
+def test_a_saved_encoder_loads_back_the_same(tmp_path, members):
+    encoder = _untrained(seed=3, members=members)
     encoder.training = {"note": "test"}
     save_encoder(tmp_path / "e.safetensors", encoder)
     again = load_encoder(tmp_path / "e.safetensors", device="cpu")
     assert again.config == encoder.config and again.training == {"note": "test"}
     np.testing.assert_allclose(again.posteriors(_mel()), encoder.posteriors(_mel()), atol=1e-6)
+
+
+def test_an_ensemble_hears_the_product_of_its_members():
+    ensemble, mel = _untrained(seed=4, members=3), _mel(90)
+    alone = [
+        PhoneticEncoder(Ensemble(EncoderConfig(), [member]), ensemble.mean, ensemble.var)
+        for member in ensemble.net.members
+    ]
+    each = np.stack([encoder.posteriors(mel) for encoder in alone]).astype(np.float64)
+    assert np.abs(each[0] - each[1]).max() > 1e-3  # the members differ
+    product = np.exp(np.log(each).mean(axis=0))
+    np.testing.assert_allclose(
+        ensemble.posteriors(mel), product / product.sum(axis=1, keepdims=True), atol=1e-5
+    )
+    with pytest.raises(ValueError, match="2 networks for an ensemble of 3"):
+        Ensemble(EncoderConfig(members=3), list(ensemble.net.members)[:2])
+
+
+def test_a_checkpoint_of_one_bare_network_loads_as_an_ensemble_of_one(tmp_path):
+    """Checkpoints written before ensembles hold one network's weights under its own names."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    encoder = _untrained(seed=5)
+    save_encoder(tmp_path / "e.safetensors", encoder)
+    with safe_open(str(tmp_path / "e.safetensors"), framework="pt") as f:
+        meta = f.metadata()
+    bare = encoder.net.members[0].state_dict()
+    assert not any(key.startswith("members.") for key in bare)
+    save_file(bare, str(tmp_path / "old.safetensors"), metadata=meta)
+    old = load_encoder(tmp_path / "old.safetensors", device="cpu")
+    np.testing.assert_allclose(old.posteriors(_mel()), encoder.posteriors(_mel()), atol=1e-6)
 
 
 def test_phonemes_map_onto_the_classes():
@@ -181,11 +215,13 @@ def test_a_tiny_training_run_lowers_its_loss(tmp_path):
     examples = [encoder_data.training_example(5, i, 25.0, []) for i in range(6)]
     examples = [e for e in examples if e is not None][:3]
     assert len(examples) >= 2
-    encoder = training.new_encoder(examples, EncoderConfig(), torch.device("cpu"))
+    encoder = training.new_encoder(examples, EncoderConfig(members=2), torch.device("cpu"))
     windows = encoder_data.Windows(encoder, examples, window=48, labels="owned")
     weights = training.class_weights(examples, labels="owned", bilabial=2.0)
-    losses = training.fit(encoder, windows, steps=40, weights=weights)
-    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+    losses = training.fit_members(encoder, windows, steps=40, weights=weights)
+    assert len(losses) == 2 and losses[0] != losses[1]  # two starts, each trained
+    for member in losses:
+        assert np.mean(member[-5:]) < 0.7 * np.mean(member[:5])
     # The cache keeps what training reads.
     encoder_data.save_examples(tmp_path / "c.npz", examples, "k")
     again = encoder_data.load_examples(tmp_path / "c.npz")

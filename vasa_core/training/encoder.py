@@ -43,6 +43,7 @@ from vasa_core.audio.encoder import (
     CLASSES,
     EncoderConfig,
     EncoderNet,
+    Ensemble,
     PhoneticEncoder,
     load_encoder,
     save_encoder,
@@ -173,7 +174,7 @@ def augment_windows(x: torch.Tensor, rng: torch.Generator, augment: Augment) -> 
 
 
 def fit(
-    encoder: PhoneticEncoder,
+    net: EncoderNet,
     windows: Windows,
     steps: int,
     seed: int = 0,
@@ -183,9 +184,10 @@ def fit(
     progress: bool = False,
     augment: Augment = Augment(),  # noqa: B008 (frozen dataclass)
 ) -> list[float]:
-    """Train `encoder.net` in place for `steps` steps; the loss of each step. `augment`
-    draws from a stream of its own, so that without it training is what it was."""
-    net, device = encoder.net.train(), encoder.device
+    """Train one network (a member of `encoder.net`) in place for `steps` steps; the loss
+    of each step. `augment` draws from a stream of its own, so that without it training is
+    what it was."""
+    net, device = net.train(), next(net.parameters()).device
     optimizer = torch.optim.AdamW(net.parameters(), lr=lr, weight_decay=0.01)
     warmup = min(100, steps // 10 + 1)
 
@@ -226,10 +228,31 @@ def fit(
 
 
 def new_encoder(examples: list[Example], config: EncoderConfig, device, seed: int = 0):
-    """An untrained encoder whose normalisation starts from these examples' speech."""
-    torch.manual_seed(seed)
+    """An untrained encoder whose normalisation starts from these examples' speech; member
+    i of its ensemble starts from seed + i (member 0 is what a single network was)."""
+    members = []
+    for i in range(config.members):
+        torch.manual_seed(seed + i)
+        members.append(EncoderNet(config))
     mean, var = speech_statistics(examples, config)
-    return PhoneticEncoder(EncoderNet(config).to(device), mean, var)
+    return PhoneticEncoder(Ensemble(config, members).to(device), mean, var)
+
+
+def fit_members(encoder: PhoneticEncoder, windows: Windows, steps: int, seed: int = 0, **options):
+    """Train each member of the ensemble as `fit` trains one, member i from seed + i (its
+    windows and augmentation drawn anew); each member's losses."""
+    losses = []
+    for i, member in enumerate(encoder.net.members):
+        if options.get("progress") and len(encoder.net.members) > 1:
+            print(f"member {i + 1} of {len(encoder.net.members)}", flush=True)
+        losses.append(fit(member, windows, steps, seed + i, **options))
+    encoder.net.eval()
+    return losses
+
+
+def final_loss(losses: list[list[float]]) -> float:
+    """The training loss at the end: the last 100 steps, averaged over the members."""
+    return float(np.mean([np.mean(member[-100:]) for member in losses]))
 
 
 def scores(labels: np.ndarray, predicted: np.ndarray) -> dict:
@@ -340,7 +363,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vasa_core.training.encoder")
     parser.add_argument("--out", required=True, help="the .safetensors to write")
     parser.add_argument("--minutes", type=float, default=240.0, help="of training speech")
-    parser.add_argument("--steps", type=int, default=4500)
+    parser.add_argument("--steps", type=int, default=4500, help="per member")
+    parser.add_argument(
+        "--members", type=int, default=1, help="networks averaged, each trained --steps"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default="espeak,festival")
     parser.add_argument(
@@ -393,7 +419,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     out = check_output(args.out, ".safetensors", "encoder checkpoint")
     engines = tuple(args.engines.split(","))
-    config, device, clock = EncoderConfig(), torch.device("cpu"), {"start": time.time()}
+    config = EncoderConfig(members=args.members)
+    device, clock = torch.device("cpu"), {"start": time.time()}
     examples = examples_for(args, engines, config.fps)
     clock["data"] = time.time()
     if args.threads:  # on a shared machine, fewer threads than cores can be much faster
@@ -405,7 +432,9 @@ def main(argv: list[str] | None = None) -> None:
     windows = Windows(encoder, examples, labels=args.labels)
     weights = class_weights(examples, labels=args.labels, bilabial=args.bilabial_weight)
     augment = Augment(args.warp, args.tilt, args.time_masks, args.time_width)
-    losses = fit(encoder, windows, args.steps, args.seed, weights, progress=True, augment=augment)
+    losses = fit_members(
+        encoder, windows, args.steps, args.seed, weights=weights, progress=True, augment=augment
+    )
     clock["training"] = time.time()
     if args.validate:
         validate(args, encoder, examples, losses, config)
@@ -444,7 +473,7 @@ def validate(args, encoder, examples, losses, config) -> None:
         "bilabial_weight": args.bilabial_weight,
         "augment": vars(Augment(args.warp, args.tilt, args.time_masks, args.time_width)),
         "training_utterances": len(examples),
-        "final_loss": round(float(np.mean(losses[-100:])), 4),
+        "final_loss": round(final_loss(losses), 4),
     }
     for name, group in [("all", report["all"])] + [
         (f"{kind} {k}", v) for kind in ("engine", "voice") for k, v in report[kind].items()
@@ -492,6 +521,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
     engines = [e.engine for e in examples]
     labels = np.concatenate([e.targets(args.labels) for e in examples])
     options = {
+        "--members": args.members != 1,
         "--labels": args.labels != "owned",
         "--bilabial-weight": args.bilabial_weight != 2.0,
         "--engines": args.engines != "espeak,festival",
@@ -522,7 +552,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "seed": args.seed,
         "steps": args.steps,
         "batch": 32,
-        "final_loss": float(np.mean(losses[-100:])),
+        "final_loss": final_loss(losses),
         "seconds": seconds | {"total": clock["evaluation"] - clock["start"]},
         # The load over the last 15 minutes says whether other jobs shared the cores.
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, "

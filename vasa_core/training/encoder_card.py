@@ -89,8 +89,8 @@ def write_card(
             "Per-frame posteriors over",
             ", ".join(CLASSES),
             f"from the 80-band log-mel of `vasa_core.audio.features` at {c['fps']:g} fps",
-            f"(`vasa_core.audio.encoder`). A convolutional network of {run['parameters']:,}",
-            f"parameters: a first layer over {c['front_past']} past and {c['lookahead']}",
+            f"(`vasa_core.audio.encoder`). {_networks(c.get('members', 1), run['parameters'])}",
+            f"a first layer over {c['front_past']} past and {c['lookahead']}",
             f"future frames, then causal residual blocks dilated {list(c['dilations'])}",
             f"({c['past']} frames of past in all); look-ahead {c['lookahead']} frames",
             f"({1000 * c['lookahead'] / c['fps']:.0f} ms). Its input is standardised by a",
@@ -115,7 +115,8 @@ def write_card(
             f"Wall time on this machine ({run['machine']} over the last 15 minutes):",
             f"{took['total']:.0f} s in all: data {took['data']:.0f} s, training",
             f"{took['training']:.0f} s ({run['steps']} steps of {run['batch']} windows of",
-            f"{WINDOW} frames), evaluation {took['evaluation']:.0f} s. Final training loss",
+            f"{WINDOW} frames{', each member' if c.get('members', 1) > 1 else ''}),",
+            f"evaluation {took['evaluation']:.0f} s. Final training loss",
             f"{run['final_loss']:.3f}. The tests: `python -m pytest tests/test_encoder.py`.",
         ),
         *_figures(held, seen, speed),
@@ -124,6 +125,17 @@ def write_card(
         LIMITS,
     ]
     path.write_text("\n\n".join(blocks))
+
+
+def _networks(members: int, parameters: int) -> str:
+    """What the card says the encoder is: one network, or an ensemble of them."""
+    if members == 1:
+        return f"A convolutional network of {parameters:,} parameters:"
+    return (
+        f"An ensemble of {members} convolutional networks whose probabilities are averaged,"
+        f" {parameters:,} parameters in all, trained alike from seeds seed .. seed +"
+        f" {members - 1}; each:"
+    )
 
 
 def _figures(held: dict, seen: dict, speed: dict) -> list[str]:
