@@ -166,7 +166,9 @@ class Ensemble(nn.Module):
     product rather than the mean of the probabilities: where the members agree it stays as
     sure as one network (the generator learnt from one network's posteriors, and its lips
     close fully only from 0.8), where the mean would soften it (a p/b/m above 0.8 at 47%
-    of centres, against 54% for one network and 56% for the product)."""
+    of centres, against 54% for one network and 56% for the product). The shipped
+    encoder is still one network: the motion five of them drove closed no more p/b/m on
+    the held-out voices (the card's "Tried, not adopted")."""
 
     def __init__(self, config: EncoderConfig, members: list[EncoderNet] | None = None):
         super().__init__()
