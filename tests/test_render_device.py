@@ -140,7 +140,9 @@ def test_the_gpus_way_reads_nothing_back_inside_a_batch(latents, name):
 
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             name = str(func)
-            indices = args[1] if name.startswith("aten.index") and len(args) > 1 else ()
+            indexing = name.startswith("aten.index") and len(args) > 1
+            # Lists of index tensors (index, index_put), not index_select's dimension.
+            indices = args[1] if indexing and isinstance(args[1], list | tuple) else ()
             masks = [
                 i for i in indices or () if isinstance(i, torch.Tensor) and i.dtype == torch.bool
             ]
@@ -157,8 +159,8 @@ def test_the_gpus_way_reads_nothing_back_inside_a_batch(latents, name):
         watch = Watch()
         with watch:
             renderer._draw_batch(motion, out)
-    # The motion's upload at the start, and the frames' way back at the end.
-    assert watch.seen == ["aten.lift_fresh.default"] * 2, watch.seen
+    # The motion's upload at the start (the frames' way back, on the CPU, is NumPy's).
+    assert watch.seen == ["aten.lift_fresh.default"], watch.seen
 
 
 def test_the_batch_is_a_setting_with_a_default_per_device(latents):

@@ -110,11 +110,15 @@ def _sorted(xp: torch.Tensor, fp: torch.Tensor) -> tuple[torch.Tensor, torch.Ten
 
 
 def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor:
-    """Piecewise-linear interpolation, clamped at the ends (np.interp), one sorted row of
-    samples xp, fp [N, K] per query x [N]."""
-    i = torch.searchsorted(xp, x[:, None].contiguous()).clamp(1, xp.shape[1] - 1)
-    x0, x1 = xp.gather(1, i - 1)[:, 0], xp.gather(1, i)[:, 0]
-    f0, f1 = fp.gather(1, i - 1)[:, 0], fp.gather(1, i)[:, 0]
+    """Piecewise-linear interpolation, clamped at the ends (np.interp), of queries x [N] in
+    sorted samples xp, fp: one row [N, K] per query, or one row [K] for all of them."""
+    if xp.dim() == 1:
+        i = torch.searchsorted(xp, x).clamp(1, len(xp) - 1)
+        x0, x1, f0, f1 = xp[i - 1], xp[i], fp[i - 1], fp[i]
+    else:
+        i = torch.searchsorted(xp, x[:, None].contiguous()).clamp(1, xp.shape[1] - 1)
+        x0, x1 = xp.gather(1, i - 1)[:, 0], xp.gather(1, i)[:, 0]
+        f0, f1 = fp.gather(1, i - 1)[:, 0], fp.gather(1, i)[:, 0]
     w = torch.clamp((x - x0) / torch.clamp(x1 - x0, min=1e-6), 0, 1)
     return f0 + w * (f1 - f0)
 
@@ -122,7 +126,8 @@ def _interp(x: torch.Tensor, xp: torch.Tensor, fp: torch.Tensor) -> torch.Tensor
 class MouthFrame:
     """u/v coordinates of pixels relative to the inner-lip landmarks of a batch of frames
     [B, 478, 2]; every query names the frame it belongs to. v is in pixels times `unit`
-    over the mouth's length (unit None: plain pixels)."""
+    over the mouth's length (unit None: plain pixels). A batch of one (the portrait's own
+    mouth) serves every query from its one frame, with no copy of it per query."""
 
     def __init__(self, points: torch.Tensor, unit: float | None = None):
         self.c0, c1 = points[:, UPPER[0]], points[:, UPPER[-1]]
@@ -134,16 +139,23 @@ class MouthFrame:
         self.upper = _sorted(*self.uv(points[:, index(UPPER, points.device)], frames))
         self.lower = _sorted(*self.uv(points[:, index(LOWER, points.device)], frames))
 
+    def _of(self, values: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
+        """Per-frame `values` [B, ...] for queries of `frame`; a batch of one's as they are,
+        to broadcast (the same numbers, without gathering them per query)."""
+        return values if len(values) == 1 else values[frame]
+
     def uv(self, q: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """u (0..1 corner to corner) and v (down) of points q [..., 2] of `frame`."""
-        d = q - self.c0[frame]
-        length = self.length[frame]
-        v = (d * self.v_dir[frame]).sum(-1) * (self.unit[frame] / length)
-        return (d * self.u_dir[frame]).sum(-1) / length, v
+        d = q - self._of(self.c0, frame)
+        length = self._of(self.length, frame)
+        v = (d * self._of(self.v_dir, frame)).sum(-1) * (self._of(self.unit, frame) / length)
+        return (d * self._of(self.u_dir, frame)).sum(-1) / length, v
 
     def lips_at(self, u: torch.Tensor, frame: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """v of the upper and of the lower inner lip at u [N]."""
         (up_u, up_v), (low_u, low_v) = self.upper, self.lower
+        if len(up_u) == 1:  # one row of lips for every query
+            return _interp(u, up_u[0], up_v[0]), _interp(u, low_u[0], low_v[0])
         return (
             _interp(u, up_u[frame], up_v[frame]),
             _interp(u, low_u[frame], low_v[frame]),
@@ -151,10 +163,10 @@ class MouthFrame:
 
     def point(self, u: torch.Tensor, v: torch.Tensor, frame: torch.Tensor) -> torch.Tensor:
         """Pixels of the points at (u, v) of `frame`: the inverse of `uv`."""
-        length = self.length[frame]
-        along = (u * length)[..., None] * self.u_dir[frame]
-        across = (v * length / self.unit[frame])[..., None] * self.v_dir[frame]
-        return self.c0[frame] + along + across
+        length = self._of(self.length, frame)
+        along = (u * length)[..., None] * self._of(self.u_dir, frame)
+        across = (v * length / self._of(self.unit, frame))[..., None] * self._of(self.v_dir, frame)
+        return self._of(self.c0, frame) + along + across
 
 
 class Mouth:
