@@ -6,7 +6,8 @@ set-up, run and tear-down times per notebook and prints the totals at the end.
 
 A notebook writes its audio and videos into a folder of its own under the temporary
 directory, and leaves it for the student to open. Under pytest the kernels get a temporary
-directory of the session's (TMPDIR, which the kernels inherit), removed when it ends.
+directory of the session's (TMPDIR, which the kernels inherit), removed when it ends, and
+so does everything else the tests write there.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ _kernel_tmp: str | None = None
 def pytest_configure(config) -> None:
     global _kernel_tmp
     _kernel_tmp = tempfile.mkdtemp(prefix="vasa-pytest-")
-    os.environ["TMPDIR"] = _kernel_tmp
+    # This process too: the app's folders and Gradio's check of where a file may come from
+    # must agree on the temporary directory (Gradio reads TMPDIR afresh, tempfile caches it).
+    os.environ["TMPDIR"] = tempfile.tempdir = _kernel_tmp
 
 
 def pytest_unconfigure(config) -> None:
