@@ -68,7 +68,7 @@ class EncoderConfig:
     front_past: int = 3  # frames of past the first layer sees
     lookahead: int = 3  # frames of future anything depends on (120 ms at 25 fps)
     dropout: float = 0.1  # in training only
-    members: int = 1  # networks trained alike from different random starts, averaged
+    members: int = 1  # networks trained alike from different seeds, heard together (`Ensemble`)
     fps: float = 25.0  # the frame rate of the mel it was trained on
     classes: tuple[str, ...] = CLASSES
     # Running normalisation: see the module docstring.

@@ -163,6 +163,7 @@ class Lids:
             top_v = top_v - lift  # the lid's skin is read above the iris it hid
             # The skin above the lashes, rows of it at every s.
             rows = torch.linspace(*(DRAWING_BAND if drawing else BAND), 6, device=image.device)
+            band_rows = len(rows)
             if not drawing:  # and further up, in the same steps, where the band is not skin
                 step = float(rows[1] - rows[0])
                 rows = torch.cat([rows, rows[-1] + step * torch.arange(1, 11, device=rows.device)])
@@ -173,7 +174,7 @@ class Lids:
                 flat = skin.reshape(3, -1).median(dim=1, keepdim=True).values
                 colour = flat.expand(-1, SAMPLES)
             else:
-                near = torch.arange(len(rows), device=rows.device) < 6
+                near = torch.arange(len(rows), device=rows.device) < band_rows
                 colour = blur(_skin_colour(skin, near)[:, None], 2.0)[:, 0]  # smooth along it
             self.colour.append(colour.contiguous())
             # Where the eye sits in the portrait: the scale of a frame's eye, and the band

@@ -365,7 +365,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--minutes", type=float, default=240.0, help="of training speech")
     parser.add_argument("--steps", type=int, default=4500, help="per member")
     parser.add_argument(
-        "--members", type=int, default=1, help="networks averaged, each trained --steps"
+        "--members", type=int, default=1, help="networks heard together, each trained --steps"
     )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--engines", default="espeak,festival")

@@ -132,7 +132,7 @@ def _networks(members: int, parameters: int) -> str:
     if members == 1:
         return f"A convolutional network of {parameters:,} parameters:"
     return (
-        f"An ensemble of {members} convolutional networks whose probabilities are averaged,"
+        f"An ensemble of {members} convolutional networks whose probabilities are multiplied,"
         f" {parameters:,} parameters in all, trained alike from seeds seed .. seed +"
         f" {members - 1}; each:"
     )
