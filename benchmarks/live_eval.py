@@ -1,6 +1,7 @@
 """Articulation of the live path against the offline one, on the same held-out clips.
 
     PYTHONPATH=. .venv/bin/python benchmarks/live_eval.py [--clips 20] [--closure-guidance G]
+        [--lip-audio-guidance L] [--closure-ramp A,B]
 
 Both generators hear the same condition rows; the live one makes them into motion a frame
 at a time (motion/live.py), the offline one in 2-second windows. Clips: corpus seed 99,
@@ -14,9 +15,11 @@ import argparse
 import numpy as np
 
 from vasa_core.audio import compute_features
+from vasa_core.cli.common import add_lip_options
 from vasa_core.data import corpus
+from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
-from vasa_core.eval.articulation import articulation, pooled_closure
+from vasa_core.eval.articulation import articulation, pooled_closure, pooled_strays
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.motion.live import LiveMotion, live_path, live_sampling
 from vasa_core.settings import Sampling
@@ -25,14 +28,16 @@ from vasa_core.settings import Sampling
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=int, default=20)
-    parser.add_argument(
-        "--closure-guidance",
-        type=float,
-        default=Sampling().closure_guidance,
-        help="the lips' pull towards shut where the encoder hears p/b/m (both paths)",
-    )
+    add_lip_options(parser)  # both paths
     args = parser.parse_args()
-    offline_sampling = Sampling(closure_guidance=args.closure_guidance)
+    try:
+        offline_sampling = Sampling(
+            lip_audio_guidance=args.lip_audio_guidance,
+            closure_guidance=args.closure_guidance,
+            closure_ramp=args.closure_ramp,
+        )
+    except VasaError as error:
+        parser.error(str(error))
     live_settings = live_sampling(offline_sampling)
     offline, live = MotionGenerator(device="cpu"), MotionGenerator(live_path(), "cpu")
     rows = {"offline": [], "live": []}
@@ -48,12 +53,12 @@ def main() -> None:
             opening = metrics.mouth_opening(motion)
             rows[name].append(articulation(opening, clip.info["phonemes"], 25) | {"still": still})
     for name, values in rows.items():
-        closed = pooled_closure(values)[0]
+        closed, strays = pooled_closure(values)[0], pooled_strays(values)
         means = {
             key: round(float(np.nanmean([v[key] for v in values])), 3)
             for key in ("bilabial_vs_open", "rule_correlation", "offset_frames", "still")
         }
-        print(f"{name:8} p/b/m closed {closed:.1%}  {means}")
+        print(f"{name:8} p/b/m closed {closed:.1%}  stray closures {strays:.1f}/min  {means}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ own motion and the rule-based baseline.
 
     .venv/bin/python benchmarks/motion_eval.py [--checkpoint CKPT] [--encoder ENC] [--clips 30]
         [--json] [--plot PNG] [--engines espeak,festival] [--singing SHARE]
+        [--voices held-out|training|validation] [--lip-audio-guidance G] [--closure-ramp A,B]
 
 Eval clips come from a corpus seed never used for training (99), keeping only the voices
 held out of training (`vasa_core.data.corpus.HELD_OUT_VOICE_MARKS`). The share of p/b/m
@@ -14,19 +15,35 @@ en-us-nyc+m5 counts under +m5), with the blinks' rate, peak closure and duration
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 
 import numpy as np
 
 from vasa_core import schema
 from vasa_core.audio import compute_features
+from vasa_core.cli.common import add_lip_options
 from vasa_core.data import corpus, visemes
+from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
-from vasa_core.eval.articulation import articulation, held_notes, pooled_closure
+from vasa_core.eval.articulation import articulation, held_notes, pooled_closure, pooled_strays
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.controls import Controls
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.settings import Sampling
+from vasa_core.training.encoder_data import validation_voice
+
+
+def eval_clips(count: int, voices: str, engines: tuple[str, ...], singing: float):
+    """`count` clips of the evaluation sentences: spoken by the held-out voices, by training
+    voices, or by the phonetic encoder's validation voices ("validation": training voices
+    that an encoder trained with `--validate` never heard, where settings that depend on
+    how sure the encoder is of a new speaker are chosen; give that encoder as --encoder)."""
+    if voices != "validation":
+        yield from corpus.evaluation_clips(count, voices, engines=engines, singing=singing)
+        return
+    found = corpus.evaluation_clips(10**9, "training", engines=engines, singing=singing)
+    yield from itertools.islice((c for c in found if validation_voice(c.info["voice"])), count)
 
 
 def join_jump(motion, window: int) -> float:
@@ -61,7 +78,7 @@ def evaluate(
     extra, by_voice, blinks = {}, {}, {}
     example = None
     stride = generator.window - min(sampling.overlap, generator.window // 2)
-    for clip in corpus.evaluation_clips(clips, voices, engines=engines, singing=singing):
+    for clip in eval_clips(clips, voices, engines, singing):
         features = compute_features(clip.samples)
         motions = {
             "truth": clip.motion,
@@ -89,6 +106,18 @@ def evaluate(
         for key in ("av_offset_frames", "offset_frames"):
             report[name][f"abs_{key}"] = round(float(np.mean([abs(v[key]) for v in values])), 2)
         report[name]["bilabial_closed"] = round(pooled_closure(values)[0], 3)
+        # Pooled over the clips' speech, not a mean of clips' rates (short clips are noisy).
+        report[name]["stray_closures_per_minute"] = round(pooled_strays(values), 1)
+        vowels = sum(v["vowels"] for v in values)
+        report[name]["vowels_shut"] = round(sum(v["vowels_shut"] for v in values) / vowels, 4)
+        for key in ("stray_closures", "speech_seconds", "vowels"):
+            report[name].pop(key)
+        if "held" in report[name]:  # pooled over the notes, as the p/b/m are
+            notes = [(v["held"], v["held_notes"]) for v in values if v.get("held_notes")]
+            if notes:
+                share, count = np.array(notes).T
+                report[name]["held"] = round(float(np.average(share, weights=count)), 3)
+                report[name]["held_notes"] = int(count.sum())
     report["controls"] = {k: round(float(np.nanmean(v)), 3) for k, v in extra.items()}
     report["model_bilabial_closed_by_voice"] = {}
     for voice, voice_rows in sorted(by_voice.items()):
@@ -118,6 +147,7 @@ def _by_group(by_voice: dict, blinks: dict) -> dict:
         shapes = np.concatenate(shapes)
         share, count = pooled_closure(rows[group])
         out[group] = {"closed": round(share, 3), "bilabials": count, "blinks": len(shapes)}
+        out[group]["stray_closures_per_minute"] = round(pooled_strays(rows[group]), 1)
         out[group]["blinks_per_minute"] = round(len(shapes) / minutes, 1)
         if len(shapes):
             peak, seconds = shapes.T
@@ -205,28 +235,32 @@ def main() -> None:
     parser.add_argument("--audio-guidance", type=float, default=defaults.audio_guidance)
     parser.add_argument("--head-temperature", type=float, default=defaults.head_temperature)
     parser.add_argument("--smooth-frames", type=float, default=defaults.smooth_frames)
-    parser.add_argument("--lip-audio-guidance", type=float, default=defaults.lip_audio_guidance)
-    parser.add_argument("--closure-guidance", type=float, default=defaults.closure_guidance)
+    add_lip_options(parser)
     parser.add_argument("--engines", default="espeak", help="espeak, festival or both")
     parser.add_argument("--singing", type=float, default=0.0, help="share of clips sung")
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument(
         "--voices",
-        choices=("held-out", "training"),
+        choices=("held-out", "training", "validation"),
         default="held-out",
-        help="training voices: for choosing settings without looking at the held-out report",
+        help="training or validation voices: for choosing settings without looking at the "
+        "held-out report (validation: see eval_clips)",
     )
     parser.add_argument("--plot", metavar="PNG", help="curves of the first clip")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    sampling = Sampling(
-        steps=args.steps,
-        audio_guidance=args.audio_guidance,
-        head_temperature=args.head_temperature,
-        smooth_frames=args.smooth_frames,
-        lip_audio_guidance=args.lip_audio_guidance,
-        closure_guidance=args.closure_guidance,
-    )
+    try:
+        sampling = Sampling(
+            steps=args.steps,
+            audio_guidance=args.audio_guidance,
+            head_temperature=args.head_temperature,
+            smooth_frames=args.smooth_frames,
+            lip_audio_guidance=args.lip_audio_guidance,
+            closure_guidance=args.closure_guidance,
+            closure_ramp=args.closure_ramp,
+        )
+    except VasaError as error:
+        parser.error(str(error))
     engines = tuple(args.engines.split(","))
     report = evaluate(
         args.checkpoint,
@@ -260,7 +294,8 @@ def main() -> None:
         )
         print(
             f"  {group:24} {row['closed']:6.1%} of {row['bilabials']:<4}"
-            f"{row['blinks_per_minute']:5.1f}/min ({row['blinks']}), {shape}"
+            f"{row['blinks_per_minute']:5.1f}/min ({row['blinks']}), {shape}; "
+            f"stray closures {row['stray_closures_per_minute']}/min"
         )
 
 

@@ -74,3 +74,21 @@ def test_closures_pool_over_centres_and_a_clip_without_any_adds_nothing():
     ]
     share, count = pooled_closure(rows)
     assert count == 4 and share == pytest.approx(0.5)  # 2 of 4, not the mean of the clips
+
+
+def test_a_closure_away_from_every_bilabial_and_pause_counts_as_stray():
+    phonemes = [("_", 0.0, 0.4), ("a", 0.4, 0.8), ("m", 0.8, 0.88), ("a", 0.88, 1.4)]
+    phonemes += [("t", 1.4, 1.48), ("a", 1.48, 2.0), ("_", 2.0, 2.4)]
+    times = (np.arange(60) + 0.5) / FPS
+    opening = np.where((times >= 0.4) & (times < 2.0), 0.05, 0.0)  # shut in the pauses
+    opening[(times >= 0.8) & (times < 0.88)] = 0.0  # shut at the m: its own closure
+    clean = articulation(opening, phonemes, FPS)
+    assert clean["stray_closures"] == 0 and clean["speech_seconds"] == pytest.approx(1.6)
+    chattering = opening.copy()
+    chattering[(times >= 1.4) & (times < 1.48)] = 0.0  # shut at the t
+    chattering[int(1.1 * FPS)] = 0.0  # and for one frame in the middle of a vowel
+    figures = articulation(chattering, phonemes, FPS)
+    assert figures["stray_closures"] == 2
+    assert figures["stray_closures_per_minute"] == pytest.approx(2 / 1.6 * 60)
+    faceless = articulation(chattering, phonemes, FPS, valid=times < 1.3)
+    assert faceless["stray_closures"] == 1  # the frames without a face are not read

@@ -13,7 +13,7 @@ from vasa_core.motion import diffusion
 from vasa_core.motion.baseline import baseline_motion
 from vasa_core.motion.checkpoint import load_checkpoint, save_checkpoint
 from vasa_core.motion.controls import Controls
-from vasa_core.motion.generator import CLOSURE_RAMP, MotionGenerator
+from vasa_core.motion.generator import MotionGenerator
 from vasa_core.motion.model import Config, MotionDenoiser
 from vasa_core.settings import Sampling
 from vasa_core.training import train
@@ -367,17 +367,21 @@ def test_the_lips_close_where_the_encoder_hears_a_closure_and_only_there():
         return metrics.mouth_opening(motion), motion[:, schema.index("lip_press")]
 
     # As surely as the encoder heard many sung p/b/m: the full pull.
-    pulled, press = mouth(Sampling(), CLOSURE_RAMP[1])
-    unpulled, _ = mouth(free, CLOSURE_RAMP[1])
+    ramp = Sampling().closure_ramp
+    pulled, press = mouth(Sampling(), ramp[1])
+    unpulled, _ = mouth(free, ramp[1])
     assert (pulled[wide] < CLOSED_GAP).all() and (press[wide] >= schema.BILABIAL_PRESS).all()
     assert (unpulled[wide] >= CLOSED_GAP).any()  # the network alone left some lips apart
     # Half-way up the ramp, half the pull: shut further than without, not all the way.
-    half, _ = mouth(Sampling(), np.mean(CLOSURE_RAMP))
-    unhalf, _ = mouth(free, np.mean(CLOSURE_RAMP))
+    half, _ = mouth(Sampling(), np.mean(ramp))
+    unhalf, _ = mouth(free, np.mean(ramp))
     assert pulled[wide].mean() < half[wide].mean() < 0.8 * unhalf[wide].mean()
     elsewhere = np.ones(len(pulled), bool)
     elsewhere[np.clip(wide[:, None] + np.arange(-3, 4), 0, len(pulled) - 1)] = False
     assert np.abs(pulled - opening)[elsewhere].mean() < 0.25 * opening[elsewhere].mean()
-    assert generator.closure_pull(rows * 0, 1.0) is None  # nothing heard, nothing pulled
+    assert generator.closure_pull(rows * 0, 1.0, ramp) is None  # nothing heard, nothing pulled
     with pytest.raises(VasaError, match="closure_guidance"):
         Sampling(closure_guidance=1.5)
+    for bad in ((0.5, 0.5), (0.8, 0.5), (-0.1, 0.3), (0.2, 1.2), (0.2,), "ab"):
+        with pytest.raises(VasaError, match="closure_ramp"):
+            Sampling(closure_ramp=bad)

@@ -50,6 +50,9 @@ class Sampling:
     # voices (benchmarks/motion_eval.py --voices training --closure-guidance G): sung p/b/m
     # closed 80% -> 88%, speech 96% -> 96%.
     closure_guidance: float = 1.0
+    # The bilabial posterior at which the pull starts, and where it is whole (chosen on
+    # training voices, benchmarks/motion_eval.py --voices training --closure-ramp A,B).
+    closure_ramp: tuple[float, float] = (0.5, 0.8)
 
     def __post_init__(self):
         schema.knob("steps").check(self.steps)
@@ -60,6 +63,16 @@ class Sampling:
                 raise VasaError(f"sampling {name} = {value} must be a number >= 0")
         if not 0 <= self.closure_guidance <= 1:  # also refuses NaN
             raise VasaError(f"sampling closure_guidance = {self.closure_guidance} must be 0..1")
+        try:
+            low, high = (float(v) for v in self.closure_ramp)
+        except (TypeError, ValueError):
+            low = high = np.nan
+        if not 0 <= low < high <= 1:  # also refuses NaN
+            raise VasaError(
+                f"sampling closure_ramp = {self.closure_ramp} must be (start, full), "
+                "0 <= start < full <= 1"
+            )
+        object.__setattr__(self, "closure_ramp", (low, high))
         if self.smooth_frames < 0 or self.overlap < 0:
             raise VasaError("sampling smooth_frames and overlap must be >= 0")
         object.__setattr__(self, "steps", int(self.steps))

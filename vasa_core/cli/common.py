@@ -129,3 +129,39 @@ def max_seconds(args: argparse.Namespace) -> float:
     if not 0 < args.max_minutes < math.inf:  # False for NaN too
         raise VasaError(f"--max-minutes {args.max_minutes:g} must be a number of minutes above 0")
     return args.max_minutes * 60
+
+
+def number_pair(text: str) -> tuple[float, float]:
+    """An option's value A,B as two numbers (an argparse type)."""
+    try:
+        first, second = (float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give two numbers, A,B") from None
+    return first, second
+
+
+def add_lip_options(parser: argparse.ArgumentParser) -> None:
+    """--lip-audio-guidance, --closure-guidance and --closure-ramp, defaulting to `Sampling`'s
+    (for the benchmarks that choose them)."""
+    from vasa_core.settings import Sampling
+
+    defaults = Sampling()
+    parser.add_argument(
+        "--lip-audio-guidance",
+        type=float,
+        default=defaults.lip_audio_guidance,
+        help="the lips' audio guidance, times the face's",
+    )
+    parser.add_argument(
+        "--closure-guidance",
+        type=float,
+        default=defaults.closure_guidance,
+        help="the lips' pull towards shut where the encoder hears p/b/m, 0-1",
+    )
+    parser.add_argument(
+        "--closure-ramp",
+        type=number_pair,
+        default=defaults.closure_ramp,
+        metavar="START,FULL",
+        help="bilabial posteriors where that pull starts and where it is whole",
+    )

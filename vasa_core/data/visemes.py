@@ -26,6 +26,7 @@ CLOSE = set("iyɪʏuʊɯɨʉ")
 ROUNDED = set("oɔuʊyʏøœɒɵʉw")
 SPREAD = set("iɪeɛæ")
 VOWELS = OPEN | OPEN_MID | MID | CLOSE
+OPENNESS = ("open", "open-mid", "mid", "close")  # what `openness` names, widest first
 _STRIP = "ˈˌːˑ̩̯̃̆̊ʲʷ"
 
 
@@ -50,7 +51,7 @@ def kind(symbol: str) -> str:
 def openness(symbol: str) -> str | None:
     """'open', 'open-mid', 'mid' or 'close' for vowels, else None."""
     first = next((ch for ch in base(symbol) if ch in VOWELS), None)
-    for name, group in (("open", OPEN), ("open-mid", OPEN_MID), ("mid", MID), ("close", CLOSE)):
+    for name, group in zip(OPENNESS, (OPEN, OPEN_MID, MID, CLOSE), strict=True):
         if first in group:
             return name
     return None

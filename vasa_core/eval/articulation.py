@@ -8,7 +8,10 @@ synthesiser, `vasa tts --phonemes`, or a festival segment file), we ask what a v
   (0: shut at every closure; 1: no difference, the mouth ignores the consonants);
 - `rule_correlation`: correlation with the mouth the corpus's viseme rules make from the
   same phonemes (`data.visemes`), over speech;
-- `offset_frames`: the lag (> 0: the mouth trails) at which that correlation peaks.
+- `offset_frames`: the lag (> 0: the mouth trails) at which that correlation peaks;
+- `stray_closures_per_minute`: how often the lips shut away from every p/b/m and pause
+  (the other error of a mouth told to close: a lip-sync that closes at every consonant
+  scores well on the first two).
 They take a mouth-opening series (face widths, `metrics.mouth_opening`), so they work the
 same on generated motion and on motion read back from a video through Face Mesh.
 """
@@ -29,6 +32,9 @@ from vasa_core.face.basis import CLOSED_GAP as CLOSED_GAP  # re-exported for eva
 
 Phonemes = list[tuple[str, float, float]]
 MAX_LAG = 5
+# A closure this near a p/b/m or a pause (frames) is theirs: the lips may shut a little
+# early or open a little late.
+STRAY_REACH = 1.5
 
 
 def centre_frames(phonemes: Phonemes, fps: float, frames: int, kind: str) -> list[list[int]]:
@@ -60,7 +66,9 @@ def rule_opening(phonemes: Phonemes, fps: float, frames: int) -> np.ndarray:
 def articulation(
     opening: np.ndarray, phonemes: Phonemes, fps: float, valid: np.ndarray | None = None
 ) -> dict:
-    """The four articulation figures of a mouth-opening series [T] (see the module doc)."""
+    """The articulation figures of a mouth-opening series [T] (see the module doc), and
+    the counts behind them for pooling over clips (`vowels_shut` of `vowels`: vowel
+    centres of every openness with the lips shut, the counterpart of a p/b/m left open)."""
     frames = len(opening)
     face = np.ones(frames, bool) if valid is None else np.asarray(valid, bool)[:frames]
     bilabials = [f for f in centre_frames(phonemes, fps, frames, "bilabial") if face[f].all()]
@@ -77,7 +85,40 @@ def articulation(
             else np.nan
         ),
     }
+    every_vowel = [
+        f
+        for kind in visemes.OPENNESS
+        for f in centre_frames(phonemes, fps, frames, kind)
+        if face[f].all()
+    ]
+    out["vowels"] = len(every_vowel)
+    out["vowels_shut"] = int(sum(opening[f].max() < CLOSED_GAP for f in every_vowel))
+    out |= stray_closures(opening, phonemes, fps, face)
     return out | _rule_agreement(opening, rule_opening(phonemes, fps, frames), phonemes, fps, face)
+
+
+def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=None) -> dict:
+    """Runs of frames with the lips shut farther than STRAY_REACH frames from every p/b/m
+    and pause, over the seconds of speech (frames with a face): `stray_closures` (how
+    many), `speech_seconds`, and `stray_closures_per_minute` (NaN without speech)."""
+    frames = len(opening)
+    face = np.ones(frames, bool) if face is None else np.asarray(face, bool)[:frames]
+    times = (np.arange(frames) + 0.5) / fps
+    theirs, speech = np.zeros(frames, bool), np.zeros(frames, bool)
+    for symbol, start, end in phonemes:
+        kind = visemes.kind(symbol)
+        if kind in ("bilabial", "silence"):
+            theirs |= (times >= start - STRAY_REACH / fps) & (times < end + STRAY_REACH / fps)
+        if kind != "silence":
+            speech |= (times >= start) & (times < end)
+    stray = (opening < CLOSED_GAP) & ~theirs & face
+    runs = int(np.count_nonzero(stray[1:] & ~stray[:-1]) + (frames > 0 and stray[0]))
+    seconds = float(np.count_nonzero(speech & face) / fps)
+    return {
+        "stray_closures": runs,
+        "speech_seconds": seconds,
+        "stray_closures_per_minute": 60 * runs / seconds if seconds else np.nan,
+    }
 
 
 def _rule_agreement(opening, rule, phonemes: Phonemes, fps: float, face) -> dict:
@@ -103,6 +144,12 @@ def _rule_agreement(opening, rule, phonemes: Phonemes, fps: float, face) -> dict
         "rule_correlation": scores[0],
         "offset_frames": max(scores, key=scores.get),
     }
+
+
+def pooled_strays(rows: list[dict]) -> float:
+    """Stray closures per minute of speech over the `articulation` rows of many clips."""
+    seconds = sum(row["speech_seconds"] for row in rows)
+    return 60 * sum(row["stray_closures"] for row in rows) / seconds if seconds else np.nan
 
 
 def pooled_closure(rows: list[dict]) -> tuple[float, int]:

@@ -57,6 +57,7 @@ ARTICULATION_UNITS = {
     "bilabial_closed": "share of p/b/m centres with the lips closed, 0..1",
     "bilabial_vs_open": "mouth opening at p/b/m over that at open vowels (0: shut)",
     "rule_correlation": "Pearson r with the viseme rules' mouth for the phonemes",
+    "stray_closures_per_minute": "lips shut away from every p/b/m and pause, per minute of speech",
     "phoneme_offset_frames": "frames, > 0: the mouth trails the phonemes",
 }
 
@@ -131,6 +132,8 @@ class VideoEvaluation:
                  "0 = shut at every closure"),
                 ("", "like the viseme rules, r", number("rule_correlation", "+.2f"),
                  "mouth vs the phonemes' rule mouth, speech"),
+                ("", "stray closures", number("stray_closures_per_minute", ".1f", "/min"),
+                 "shut away from p/b/m and pauses; rules: few"),
                 ("", "offset to the phonemes", f"{d['phoneme_offset_frames']:+d} frames",
                  "> 0: the mouth trails"),
             ]  # fmt: skip

@@ -39,9 +39,6 @@ BLINKS = [schema.index("blink_left"), schema.index("blink_right")]
 PARTING = [schema.index(n) for n in schema.LIP_PARTING]
 PRESS = schema.index("lip_press")
 BILABIAL = condition.COLUMNS.index("bilabial")
-# The closure pull grows from nothing at the first bilabial posterior to its full weight
-# at the second (chosen on training voices, benchmarks/motion_eval.py --voices training).
-CLOSURE_RAMP = (0.5, 0.8)
 
 
 def head_share(controls: Controls) -> float:
@@ -86,13 +83,15 @@ class MotionGenerator:
         temperature[HEAD] = sampling.head_temperature
         return weights, temperature
 
-    def closure_pull(self, audio: np.ndarray, strength: float) -> torch.Tensor | None:
+    def closure_pull(
+        self, audio: np.ndarray, strength: float, ramp: tuple[float, float]
+    ) -> torch.Tensor | None:
         """How far each frame's lips are pulled shut [W] (0..strength), from the phonetic
-        encoder's bilabial posterior in condition rows `audio` [W, condition.DIM]; None
-        when nothing is pulled."""
+        encoder's bilabial posterior in condition rows `audio` [W, condition.DIM]: nothing
+        up to ramp[0], all of `strength` from ramp[1]; None when nothing is pulled."""
         if strength <= 0:
             return None
-        low, high = CLOSURE_RAMP
+        low, high = ramp
         heard = np.clip((np.asarray(audio)[:, BILABIAL] - low) / (high - low), 0, 1)
         if not heard.any():
             return None
@@ -126,11 +125,13 @@ class MotionGenerator:
         temperature,
         generator,
         closure: float,
+        ramp: tuple[float, float],
     ) -> np.ndarray:
         """One window: condition rows [W, condition.DIM] -> motion [W, DIM] (schema units).
-        `closure`: the lips' pull towards shut where the encoder hears p, b or m."""
+        `closure`, `ramp`: the lips' pull towards shut where the encoder hears p, b or m
+        (`closure_pull`)."""
         device = self.device
-        pull = self.closure_pull(audio, closure)
+        pull = self.closure_pull(audio, closure, ramp)
 
         def tensor(x):
             return torch.as_tensor(np.asarray(x, np.float32), device=device)[None]
@@ -262,6 +263,7 @@ class MotionSession:
             self.temperature,
             self.rng,
             self.sampling.closure_guidance,
+            self.sampling.closure_ramp,
         )[: len(audio)]
         motion[:, HEAD] *= self.calm
         held = self.held

@@ -105,6 +105,7 @@ class LiveMotion:
             self.temperature,
             self.rng,
             self.sampling.closure_guidance,
+            self.sampling.closure_ramp,
         )[0]
         motion[HEAD] *= self.calm
         speaking = bool(row[0, condition.SPEECH] > 0.5)
