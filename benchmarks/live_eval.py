@@ -15,14 +15,12 @@ import argparse
 import numpy as np
 
 from vasa_core.audio import compute_features
-from vasa_core.cli.common import add_lip_options
+from vasa_core.cli.common import add_lip_options, lip_sampling
 from vasa_core.data import corpus
-from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
 from vasa_core.eval.articulation import articulation, pooled_closure, pooled_strays
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.motion.live import LiveMotion, live_path, live_sampling
-from vasa_core.settings import Sampling
 
 
 def main() -> None:
@@ -30,14 +28,7 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=20)
     add_lip_options(parser)  # both paths
     args = parser.parse_args()
-    try:
-        offline_sampling = Sampling(
-            lip_audio_guidance=args.lip_audio_guidance,
-            closure_guidance=args.closure_guidance,
-            closure_ramp=args.closure_ramp,
-        )
-    except VasaError as error:
-        parser.error(str(error))
+    offline_sampling = lip_sampling(parser, args)
     live_settings = live_sampling(offline_sampling)
     offline, live = MotionGenerator(device="cpu"), MotionGenerator(live_path(), "cpu")
     rows = {"offline": [], "live": []}

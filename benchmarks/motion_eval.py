@@ -22,9 +22,8 @@ import numpy as np
 
 from vasa_core import schema
 from vasa_core.audio import compute_features
-from vasa_core.cli.common import add_lip_options
+from vasa_core.cli.common import add_lip_options, lip_sampling
 from vasa_core.data import corpus, visemes
-from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
 from vasa_core.eval.articulation import articulation, held_notes, pooled_closure, pooled_strays
 from vasa_core.motion.baseline import baseline_motion
@@ -249,18 +248,14 @@ def main() -> None:
     parser.add_argument("--plot", metavar="PNG", help="curves of the first clip")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    try:
-        sampling = Sampling(
-            steps=args.steps,
-            audio_guidance=args.audio_guidance,
-            head_temperature=args.head_temperature,
-            smooth_frames=args.smooth_frames,
-            lip_audio_guidance=args.lip_audio_guidance,
-            closure_guidance=args.closure_guidance,
-            closure_ramp=args.closure_ramp,
-        )
-    except VasaError as error:
-        parser.error(str(error))
+    sampling = lip_sampling(
+        parser,
+        args,
+        steps=args.steps,
+        audio_guidance=args.audio_guidance,
+        head_temperature=args.head_temperature,
+        smooth_frames=args.smooth_frames,
+    )
     engines = tuple(args.engines.split(","))
     report = evaluate(
         args.checkpoint,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from vasa_core.device import CHOICES
 from vasa_core.errors import VasaError
 from vasa_core.schema import Knob, knob
+from vasa_core.settings import Sampling
 
 if TYPE_CHECKING:  # only for the hints: importing torch here would slow down `vasa --help`
     import numpy as np
@@ -142,9 +143,7 @@ def number_pair(text: str) -> tuple[float, float]:
 
 def add_lip_options(parser: argparse.ArgumentParser) -> None:
     """--lip-audio-guidance, --closure-guidance and --closure-ramp, defaulting to `Sampling`'s
-    (for the benchmarks that choose them)."""
-    from vasa_core.settings import Sampling
-
+    (for the benchmarks that choose them; `lip_sampling` reads them back)."""
     defaults = Sampling()
     parser.add_argument(
         "--lip-audio-guidance",
@@ -165,3 +164,17 @@ def add_lip_options(parser: argparse.ArgumentParser) -> None:
         metavar="START,FULL",
         help="bilabial posteriors where that pull starts and where it is whole",
     )
+
+
+def lip_sampling(parser: argparse.ArgumentParser, args: argparse.Namespace, **others) -> Sampling:
+    """The `Sampling` of `add_lip_options`' values and `others`; a bad one ends the run with
+    the parser's one-line error."""
+    try:
+        return Sampling(
+            lip_audio_guidance=args.lip_audio_guidance,
+            closure_guidance=args.closure_guidance,
+            closure_ramp=args.closure_ramp,
+            **others,
+        )
+    except VasaError as error:
+        parser.error(str(error))

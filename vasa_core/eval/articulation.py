@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -103,14 +104,8 @@ def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=Non
     many), `speech_seconds`, and `stray_closures_per_minute` (NaN without speech)."""
     frames = len(opening)
     face = np.ones(frames, bool) if face is None else np.asarray(face, bool)[:frames]
-    times = (np.arange(frames) + 0.5) / fps
-    theirs, speech = np.zeros(frames, bool), np.zeros(frames, bool)
-    for symbol, start, end in phonemes:
-        kind = visemes.kind(symbol)
-        if kind in ("bilabial", "silence"):
-            theirs |= (times >= start - STRAY_REACH / fps) & (times < end + STRAY_REACH / fps)
-        if kind != "silence":
-            speech |= (times >= start) & (times < end)
+    theirs = _frames_in(phonemes, fps, frames, lambda k: k in ("bilabial", "silence"), STRAY_REACH)
+    speech = _frames_in(phonemes, fps, frames, _spoken)
     stray = (opening < CLOSED_GAP) & ~theirs & face
     runs = int(np.count_nonzero(stray[1:] & ~stray[:-1]) + (frames > 0 and stray[0]))
     seconds = float(np.count_nonzero(speech & face) / fps)
@@ -121,14 +116,26 @@ def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=Non
     }
 
 
+def _spoken(kind: str) -> bool:
+    return kind != "silence"
+
+
+def _frames_in(
+    phonemes: Phonemes, fps: float, frames: int, kinds: Callable[[str], bool], reach: float = 0
+) -> np.ndarray:
+    """[frames] bool: the frames whose centre lies in a phoneme whose `visemes.kind` passes
+    `kinds`, each phoneme widened by `reach` frames either side."""
+    times = (np.arange(frames) + 0.5) / fps
+    inside = np.zeros(frames, bool)
+    for symbol, start, end in phonemes:
+        if kinds(visemes.kind(symbol)):
+            inside |= (times >= start - reach / fps) & (times < end + reach / fps)
+    return inside
+
+
 def _rule_agreement(opening, rule, phonemes: Phonemes, fps: float, face) -> dict:
     """Correlation with the rule mouth over speech, and the lag where it peaks."""
-    times = (np.arange(len(opening)) + 0.5) / fps
-    speech = np.zeros(len(opening), bool)
-    for symbol, start, end in phonemes:
-        if visemes.kind(symbol) != "silence":
-            speech |= (times >= start) & (times < end)
-    used = speech & face
+    used = _frames_in(phonemes, fps, len(opening), _spoken) & face
     if used.sum() < 10 or opening[used].std() < 1e-9:
         return {"rule_correlation": np.nan, "offset_frames": 0}
     scores = {}
