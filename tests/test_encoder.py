@@ -274,3 +274,39 @@ def test_a_sung_training_utterance_holds_its_vowels_in_its_labels():
     assert encoder_data.cache_key(240, 0, 25.0, ("espeak",)) != encoder_data.cache_key(
         240, 0, 25.0, ("espeak",), 0.12
     )
+
+
+def test_song_on_top_is_sung_sentences_of_their_own_kept_beside_the_speech_cache(tmp_path):
+    """`--sung-minutes M`: besides the speech (left as it was), M minutes of utterances
+    sung, drawn from indices no speech utterance reaches, cached next to `--cache` under a
+    key of their own; the reproduce command names the option."""
+    args = training.parse(
+        ["--out", str(tmp_path / "e.safetensors"), "--engines", "espeak", "--sung-minutes"]
+        + ["0.05", "--workers", "1", "--cache", str(tmp_path / "speech.npz")]
+    )
+    sung = training.sung_examples_for(args, ("espeak",), 25.0)
+    assert sum(len(e.labels) for e in sung) >= 0.05 * 60 * 25
+    drawn = (
+        encoder_data.training_example(0, encoder_data.SUNG_FROM + i, 25.0, [], singing=1.0)
+        for i in range(20)
+    )
+    first = next(e for e in drawn if e is not None)  # from SUNG_FROM on, sung
+    # espeak-ng's samples depend a little on what the process spoke before: a frame or so.
+    assert abs(len(sung[0].labels) - len(first.labels)) <= 2 and sung[0].voice == first.voice
+    spoken = encoder_data.training_example(0, 0, 25.0, [])
+    assert len(sung[0].labels) != len(spoken.labels)
+    kept = tmp_path / "speech.sung.npz"
+    assert kept.is_file() and not (tmp_path / "speech.npz").exists()
+    again = training.sung_examples_for(args, ("espeak",), 25.0)  # read back, not made again
+    assert [len(e.labels) for e in again] == [len(e.labels) for e in sung]
+    assert not training.sung_examples_for(training.parse(["--out", "x.safetensors"]), (), 25.0)
+    assert (
+        "--sung-minutes 0.05"
+        in training.describe(
+            args,
+            sung,
+            training.new_encoder(sung, EncoderConfig(), torch.device("cpu")),
+            [[0.0]],
+            dict.fromkeys(("start", "data", "training", "evaluation"), 0.0),
+        )["command"]
+    )

@@ -54,6 +54,7 @@ from vasa_core.files import check_output
 from vasa_core.training.encoder_card import write_card
 from vasa_core.training.encoder_data import (
     IGNORE,
+    SUNG_FROM,
     VALIDATION_VOICES,
     Example,
     Windows,
@@ -359,6 +360,26 @@ def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float)
     return examples
 
 
+def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
+    """`--sung-minutes` of utterances sung on top of the speech (sentences of their own),
+    kept beside `--cache`."""
+    if not args.sung_minutes:
+        return []
+    key = cache_key(args.sung_minutes, args.seed, fps, engines, 1.0) + f"-from{SUNG_FROM}"
+    cache = Path(args.cache).with_suffix(".sung.npz") if args.cache else None
+    if cache and cache.is_file():
+        with np.load(cache) as data:
+            same = str(data["key"]) == key
+        if same:
+            return load_examples(cache)
+    examples = build_examples(
+        args.sung_minutes, args.seed, fps, engines, args.workers, 1.0, first=SUNG_FROM
+    )
+    if cache:
+        save_examples(cache, examples, key)
+    return examples
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vasa_core.training.encoder")
     parser.add_argument("--out", required=True, help="the .safetensors to write")
@@ -371,6 +392,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--engines", default="espeak,festival")
     parser.add_argument(
         "--singing", type=float, default=0.0, help="share of the training utterances sung"
+    )
+    parser.add_argument(
+        "--sung-minutes", type=float, default=0.0, help="of song besides the --minutes"
     )
     parser.add_argument(
         "--labels",
@@ -421,7 +445,9 @@ def main(argv: list[str] | None = None) -> None:
     engines = tuple(args.engines.split(","))
     config = EncoderConfig(members=args.members)
     device, clock = torch.device("cpu"), {"start": time.time()}
-    examples = examples_for(args, engines, config.fps)
+    examples = examples_for(args, engines, config.fps) + sung_examples_for(
+        args, engines, config.fps
+    )
     clock["data"] = time.time()
     if args.threads:  # on a shared machine, fewer threads than cores can be much faster
         torch.set_num_threads(args.threads)
@@ -525,6 +551,8 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "--labels": args.labels != "owned",
         "--bilabial-weight": args.bilabial_weight != 2.0,
         "--engines": args.engines != "espeak,festival",
+        "--singing": args.singing != 0.0,
+        "--sung-minutes": args.sung_minutes != 0.0,
         "--warp": args.warp != 0.0,
         "--tilt": args.tilt != 0.0,
         "--time-masks": args.time_masks != 0,
@@ -543,6 +571,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "parameters": sum(p.numel() for p in encoder.net.parameters()),
         "minutes": len(labels) / encoder.config.fps / 60,
         "clips": len(examples),
+        "sung_minutes": args.sung_minutes,
         "engine_clips": ", ".join(f"{e} {engines.count(e)}" for e in sorted(set(engines))),
         "class_frames": np.bincount(labels, minlength=len(CLASSES)).tolist(),
         "labels": args.labels,

@@ -64,7 +64,7 @@ LIMITS = """\
 
 def _wrap(*parts: str) -> str:
     """One paragraph of the card, wrapped as the rest of the kit's Markdown is."""
-    return textwrap.fill(" ".join(parts), width=88, break_on_hyphens=False)
+    return textwrap.fill(" ".join(p for p in parts if p), width=88, break_on_hyphens=False)
 
 
 LABELS = {
@@ -102,6 +102,7 @@ def write_card(
         _wrap(
             f"{run['minutes']:.1f} minutes of generated speech ({run['clips']} utterances:",
             f"{run['engine_clips']}), drawn as the corpus draws them (seed {run['seed']}),",
+            _sung(run.get("sung_minutes", 0.0)),
             "half the espeak-ng ones re-spoken by any of its speaker variants, augmented by",
             f"`vasa_core.data.{run['augmentation']}`. Never the held-out voices",
             f"({', '.join(corpus.HELD_OUT_VOICE_MARKS)}). Labels: the synthesisers' own",
@@ -125,6 +126,16 @@ def write_card(
         LIMITS,
     ]
     path.write_text("\n\n".join(blocks))
+
+
+def _sung(minutes: float) -> str:
+    """What the card says of the song besides the speech."""
+    if not minutes:
+        return ""
+    return (
+        f"{minutes:g} of those minutes sung as the corpus sings, sentences of their own on top"
+        " of the speech,"
+    )
 
 
 def _networks(members: int, parameters: int) -> str:

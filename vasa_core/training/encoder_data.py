@@ -267,6 +267,11 @@ def validation_set(
     return spoken
 
 
+# Where the utterances sung on top of the speech start (`build_examples(first=...)`): far
+# past any speech utterance's index, so that they are sentences of their own.
+SUNG_FROM = 1_000_000
+
+
 def build_examples(
     minutes: float,
     seed: int,
@@ -274,12 +279,13 @@ def build_examples(
     engines: tuple[str, ...],
     workers: int = 2,
     singing: float = 0.0,
+    first: int = 0,
 ) -> list[Example]:
     """At least `minutes` of training speech (`singing` of it sung), made by `workers`
-    processes."""
+    processes from utterance `first` on."""
     _, speakers = corpus.check_engines(engines)
     speakers = [v for v in speakers if not corpus.held_out(v)]
-    examples, index, seconds = [], 0, 0.0
+    examples, index, seconds = [], first, 0.0
     # spawn, not fork: the parent may already run torch's thread pool.
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         while seconds < minutes * 60:
