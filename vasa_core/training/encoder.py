@@ -345,19 +345,28 @@ def inference_seconds(encoder: PhoneticEncoder, seconds: float = 10.0) -> dict:
     return {k: float(np.median(v)) for k, v in times.items()}
 
 
-def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
-    """The training examples: from `--cache` where it was made with the same settings."""
-    key = cache_key(args.minutes, args.seed, fps, engines, args.singing)
-    cache = Path(args.cache) if args.cache else None
+def _cached(cache: Path | None, key: str, make) -> list:
+    """Examples read from the .npz `cache` where it was made with the settings `key`
+    names, else made by `make()` (and kept there)."""
     if cache and cache.is_file():
         with np.load(cache) as data:
             same = str(data["key"]) == key
         if same:
             return load_examples(cache)
-    examples = build_examples(args.minutes, args.seed, fps, engines, args.workers, args.singing)
+    examples = make()
     if cache:
         save_examples(cache, examples, key)
     return examples
+
+
+def examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
+    """The training examples: from `--cache` where it was made with the same settings."""
+    key = cache_key(args.minutes, args.seed, fps, engines, args.singing)
+    return _cached(
+        Path(args.cache) if args.cache else None,
+        key,
+        lambda: build_examples(args.minutes, args.seed, fps, engines, args.workers, args.singing),
+    )
 
 
 def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
@@ -366,18 +375,24 @@ def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: f
     if not args.sung_minutes:
         return []
     key = cache_key(args.sung_minutes, args.seed, fps, engines, 1.0) + f"-from{SUNG_FROM}"
-    cache = Path(args.cache).with_suffix(".sung.npz") if args.cache else None
-    if cache and cache.is_file():
-        with np.load(cache) as data:
-            same = str(data["key"]) == key
-        if same:
-            return load_examples(cache)
-    examples = build_examples(
-        args.sung_minutes, args.seed, fps, engines, args.workers, 1.0, first=SUNG_FROM
+    return _cached(
+        Path(args.cache).with_suffix(".sung.npz") if args.cache else None,
+        key,
+        lambda: build_examples(
+            args.sung_minutes, args.seed, fps, engines, args.workers, 1.0, first=SUNG_FROM
+        ),
     )
-    if cache:
-        save_examples(cache, examples, key)
-    return examples
+
+
+def _minutes(text: str) -> float:
+    """An argparse type: a number of minutes, not negative."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes (0 or more)")
+    return value
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -394,7 +409,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--singing", type=float, default=0.0, help="share of the training utterances sung"
     )
     parser.add_argument(
-        "--sung-minutes", type=float, default=0.0, help="of song besides the --minutes"
+        "--sung-minutes", type=_minutes, default=0.0, help="of song besides the --minutes"
     )
     parser.add_argument(
         "--labels",
