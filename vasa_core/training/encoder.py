@@ -385,12 +385,13 @@ def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: f
 
 
 def _minutes(text: str) -> float:
-    """An argparse type: a number of minutes, not negative."""
+    """An argparse type: a finite number of minutes, not negative (infinitely many would
+    never finish being made)."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value >= 0:
+    if not 0 <= value < math.inf:  # False for NaN too
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes (0 or more)")
     return value
 
