@@ -24,6 +24,7 @@ from vasa_core.audio.encoder import (
     save_encoder,
     shipped_path,
 )
+from vasa_core.audio.features import hz_to_mel, mel_edges_hz, mel_to_hz
 from vasa_core.data import corpus
 from vasa_core.errors import VasaError
 from vasa_core.training import encoder as training
@@ -237,6 +238,18 @@ def test_the_window_augmentations_keep_the_padding_and_move_formants():
     warped = training.warp_bands(x, rng, 0.2)
     peaks = warped[:, 10].argmax(dim=1)
     assert peaks.min() >= 33 and peaks.max() <= 47 and len(set(peaks.tolist())) > 3
+    # A ramp across the bands shows, after warping, where each band was read from.
+    ramp = torch.arange(80, dtype=torch.float64).expand(64, 1, 80).clone()
+    hz = mel_edges_hz(n_mels=80)[1:-1]
+    inside = slice(10, 60)  # clear of the ends, where the reading is clamped
+    for formants, varies in ((0.0, False), (0.2, True)):
+        read = training.warp_bands(ramp, rng, 0.2, formants)[:, 0].numpy()
+        assert (np.diff(read, axis=1) >= 0).all()  # never folded over itself
+        source_hz = mel_to_hz(np.interp(read, np.arange(80), hz_to_mel(hz)))
+        factor = np.log(hz[None, inside] / source_hz[:, inside])
+        assert np.abs(factor).max() <= np.log(1.2) + (np.log(1.2) if varies else 0) + 1e-6
+        # One factor for the whole window (a vocal tract's length), or one per formant region.
+        assert (factor.std(axis=1).mean() > 0.02) == varies
     tilted = training.tilt_bands(x, rng, 1.0)
     assert (tilted[:, :5] == 0).all() and (tilted[:, 5:] != x[:, 5:]).any()
     masked = training.mask_times(x + 1.0, rng, count=2, widest=3)

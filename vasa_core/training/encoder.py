@@ -103,12 +103,14 @@ class Augment:
     in speech to make. Zero turns one off."""
 
     warp: float = 0.0  # frequencies scaled by a factor up to 1 + warp or down to 1 / (1 + warp)
+    # On top of that, each formant region moved by a factor of its own, up to 1 + this.
+    formant_warp: float = 0.0
     tilt: float = 0.0  # a smooth EQ curve of up to this many standard deviations
     time_masks: int = 0  # runs of frames blanked
     time_width: int = 3  # the longest such run, in frames
 
     def on(self) -> bool:
-        return bool(self.warp or self.tilt or self.time_masks)
+        return bool(self.warp or self.formant_warp or self.tilt or self.time_masks)
 
 
 def _speech_rows(x: torch.Tensor) -> torch.Tensor:
@@ -116,21 +118,39 @@ def _speech_rows(x: torch.Tensor) -> torch.Tensor:
     return (x.abs().sum(dim=-1, keepdim=True) > 0).to(x.dtype)
 
 
-def warp_bands(x: torch.Tensor, rng: torch.Generator, most: float) -> torch.Tensor:
-    """Each window's spectrum stretched or squeezed along frequency by one random factor
-    (vocal-tract-length perturbation): what band b shows is what the window had at its
-    frequency divided by the factor, read between bands by linear interpolation. A longer
-    or shorter vocal tract moves every formant by about the same factor."""
-    if most == 0:
+# Where a uniform tube as long as a man's vocal tract (17.5 cm) resonates: the regions of
+# F1 to F4, which a speaker's own anatomy moves by different factors.
+FORMANT_REGIONS_HZ = (500.0, 1500.0, 2500.0, 3500.0)
+
+
+def warp_bands(
+    x: torch.Tensor, rng: torch.Generator, most: float, formants: float = 0.0
+) -> torch.Tensor:
+    """Each window's spectrum stretched or squeezed along frequency (vocal-tract-length
+    perturbation): what band b shows is what the window had at its frequency divided by a
+    factor, read between bands by linear interpolation. A longer or shorter vocal tract
+    moves every formant by about the same factor, up to 1 + `most`. With `formants`, the
+    factor also varies along frequency: drawn apart at each of FORMANT_REGIONS_HZ (up to
+    1 + `formants`, on top) and interpolated between them, kept monotonic, so that F2 can
+    move less or more than F1, as speakers differ (and espeak-ng's variants, which move
+    each formant by a percentage and an offset of its own)."""
+    if most == 0 and formants == 0:
         return x  # the interpolation below is exact only up to the mel round trip
     size, bands = len(x), x.shape[-1]
     hz = mel_edges_hz(n_mels=bands)[1:-1]
-    factor = torch.exp(
-        (2 * torch.rand(size, 1, generator=rng, dtype=torch.float64) - 1) * math.log1p(most)
-    )
+
+    def draw(count: int, amount: float) -> np.ndarray:
+        log = (2 * torch.rand(size, count, generator=rng, dtype=torch.float64) - 1).numpy()
+        return log * math.log1p(amount)
+
+    log_factor = draw(1, most)
+    if formants:
+        regions = draw(len(FORMANT_REGIONS_HZ), formants)
+        log_factor = log_factor + np.stack([np.interp(hz, FORMANT_REGIONS_HZ, r) for r in regions])
     centres = torch.from_numpy(hz_to_mel(hz))
-    source = torch.from_numpy(hz_to_mel(hz[None] / factor.numpy()))
-    at = ((source - centres[0]) / (centres[1] - centres[0])).clamp(0, bands - 1)
+    # A source that goes back down would fold the spectrum over itself.
+    source = np.maximum.accumulate(hz_to_mel(hz[None] / np.exp(log_factor)), axis=1)
+    at = ((torch.from_numpy(source) - centres[0]) / (centres[1] - centres[0])).clamp(0, bands - 1)
     low = at.floor().long().clamp(max=bands - 2)
     frac = (at - low).to(x.dtype)[:, None, :]
     rows = x.shape[1]
@@ -165,8 +185,8 @@ def mask_times(x: torch.Tensor, rng: torch.Generator, count: int, widest: int) -
 
 def augment_windows(x: torch.Tensor, rng: torch.Generator, augment: Augment) -> torch.Tensor:
     """`augment` applied to a batch of windows [size, T, n_mels]."""
-    if augment.warp:
-        x = warp_bands(x, rng, augment.warp)
+    if augment.warp or augment.formant_warp:
+        x = warp_bands(x, rng, augment.warp, augment.formant_warp)
     if augment.tilt:
         x = tilt_bands(x, rng, augment.tilt)
     if augment.time_masks:
@@ -396,6 +416,11 @@ def _minutes(text: str) -> float:
     return value
 
 
+def augment_of(args: argparse.Namespace) -> Augment:
+    """The window augmentation the command line asks for."""
+    return Augment(args.warp, args.formant_warp, args.tilt, args.time_masks, args.time_width)
+
+
 def parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m vasa_core.training.encoder")
     parser.add_argument("--out", required=True, help="the .safetensors to write")
@@ -427,6 +452,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--warp", type=float, default=0.0, help="frequency warp of each window, up to 1 + this"
+    )
+    parser.add_argument(
+        "--formant-warp",
+        type=float,
+        default=0.0,
+        help="each formant region's own warp on top of --warp, up to 1 + this",
     )
     parser.add_argument(
         "--tilt", type=float, default=0.0, help="random EQ of each window, in standard deviations"
@@ -473,7 +504,7 @@ def main(argv: list[str] | None = None) -> None:
     encoder = new_encoder(examples, config, device, args.seed)
     windows = Windows(encoder, examples, labels=args.labels)
     weights = class_weights(examples, labels=args.labels, bilabial=args.bilabial_weight)
-    augment = Augment(args.warp, args.tilt, args.time_masks, args.time_width)
+    augment = augment_of(args)
     losses = fit_members(
         encoder, windows, args.steps, args.seed, weights=weights, progress=True, augment=augment
     )
@@ -513,7 +544,7 @@ def validate(args, encoder, examples, losses, config) -> None:
         "steps": args.steps,
         "labels": args.labels,
         "bilabial_weight": args.bilabial_weight,
-        "augment": vars(Augment(args.warp, args.tilt, args.time_masks, args.time_width)),
+        "augment": vars(augment_of(args)),
         "training_utterances": len(examples),
         "final_loss": round(final_loss(losses), 4),
     }
@@ -570,6 +601,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "--singing": args.singing != 0.0,
         "--sung-minutes": args.sung_minutes != 0.0,
         "--warp": args.warp != 0.0,
+        "--formant-warp": args.formant_warp != 0.0,
         "--tilt": args.tilt != 0.0,
         "--time-masks": args.time_masks != 0,
         "--time-width": args.time_masks != 0 and args.time_width != 3,
@@ -593,7 +625,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "labels": args.labels,
         "bilabial_weight": args.bilabial_weight,
         "augmentation": augmentation_name(),
-        "window_augment": vars(Augment(args.warp, args.tilt, args.time_masks, args.time_width)),
+        "window_augment": vars(augment_of(args)),
         "seed": args.seed,
         "steps": args.steps,
         "batch": 32,
