@@ -257,6 +257,18 @@ def test_the_window_augmentations_keep_the_padding_and_move_formants():
     assert blank.max() <= 6 and blank.sum() > 0
 
 
+def test_the_window_augmentations_are_read_from_the_command_line(capsys):
+    args = training.parse(["--out", "x.safetensors", "--warp", "0.2", "--formant-warp", "0.3"])
+    assert training.augment_of(args) == training.Augment(warp=0.2, formant_warp=0.3)
+    for option in ("--warp", "--formant-warp", "--tilt"):
+        for bad in ("-0.1", "wide", "nan", "inf"):
+            with pytest.raises(SystemExit) as exit:
+                training.parse(["--out", "x.safetensors", option, bad])
+            assert exit.value.code == 2
+            error = capsys.readouterr().err.strip().splitlines()[-1]
+            assert option in error and "0 or more" in error and "Traceback" not in error
+
+
 def test_validation_voices_are_never_held_out_ones():
     for mark in encoder_data.VALIDATION_VOICES:
         assert not corpus.held_out(mark)

@@ -404,16 +404,20 @@ def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: f
     )
 
 
-def _minutes(text: str) -> float:
-    """An argparse type: a finite number of minutes, not negative (infinitely many would
-    never finish being made)."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not 0 <= value < math.inf:  # False for NaN too
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes (0 or more)")
-    return value
+def _non_negative(what: str):
+    """An argparse type: a finite number, not negative (infinitely many minutes would never
+    finish being made; an infinite warp reads no band at all)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < math.inf:  # False for NaN too
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what} (0 or more)")
+        return value
+
+    return parse
 
 
 def augment_of(args: argparse.Namespace) -> Augment:
@@ -435,7 +439,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "--singing", type=float, default=0.0, help="share of the training utterances sung"
     )
     parser.add_argument(
-        "--sung-minutes", type=_minutes, default=0.0, help="of song besides the --minutes"
+        "--sung-minutes",
+        type=_non_negative("a number of minutes"),
+        default=0.0,
+        help="of song besides the --minutes",
     )
     parser.add_argument(
         "--labels",
@@ -451,16 +458,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         help="the bilabial class's loss weight, times its 1/sqrt(frequency)",
     )
     parser.add_argument(
-        "--warp", type=float, default=0.0, help="frequency warp of each window, up to 1 + this"
+        "--warp",
+        type=_non_negative("a warp"),
+        default=0.0,
+        help="frequency warp of each window, up to 1 + this",
     )
     parser.add_argument(
         "--formant-warp",
-        type=float,
+        type=_non_negative("a warp"),
         default=0.0,
         help="each formant region's own warp on top of --warp, up to 1 + this",
     )
     parser.add_argument(
-        "--tilt", type=float, default=0.0, help="random EQ of each window, in standard deviations"
+        "--tilt",
+        type=_non_negative("an amount"),
+        default=0.0,
+        help="random EQ of each window, in standard deviations",
     )
     parser.add_argument("--time-masks", type=int, default=0, help="frame runs blanked a window")
     parser.add_argument("--time-width", type=int, default=3, help="frames each run, at most")
