@@ -269,6 +269,34 @@ def test_the_window_augmentations_are_read_from_the_command_line(capsys):
             assert option in error and "0 or more" in error and "Traceback" not in error
 
 
+def test_variant_speech_on_top_is_espeak_ng_speakers_variants_kept_beside_the_cache(tmp_path):
+    """`--variant-minutes M`: M minutes of espeak-ng utterances, every one re-spoken by a
+    speaker variant (never a held-out one), from indices of their own, cached beside
+    `--cache`; the reproduce command names the option."""
+    args = training.parse(
+        ["--out", str(tmp_path / "e.safetensors"), "--variant-minutes", "0.1"]
+        + ["--workers", "1", "--cache", str(tmp_path / "speech.npz")]
+    )
+    made = training.variant_examples_for(args, 25.0)
+    assert made and sum(len(e.labels) for e in made) >= 0.1 * 60 * 25
+    for example in made:
+        assert example.engine == "espeak" and "+" in example.voice
+        assert not corpus.held_out(example.voice)
+    assert (tmp_path / "speech.variants.npz").is_file()
+    again = training.variant_examples_for(args, 25.0)  # read back, not made again
+    assert [e.voice for e in again] == [e.voice for e in made]
+    none = training.parse(["--out", "x.safetensors"])
+    assert not training.variant_examples_for(none, 25.0)
+    command = training.describe(
+        args,
+        made,
+        training.new_encoder(made, EncoderConfig(), torch.device("cpu")),
+        [[0.0]],
+        dict.fromkeys(("start", "data", "training", "evaluation"), 0.0),
+    )["command"]
+    assert "--variant-minutes 0.1" in command and "--sung-minutes" not in command
+
+
 def test_validation_voices_are_never_held_out_ones():
     for mark in encoder_data.VALIDATION_VOICES:
         assert not corpus.held_out(mark)
@@ -325,9 +353,10 @@ def test_song_on_top_is_sung_sentences_of_their_own_kept_beside_the_speech_cache
     again = training.sung_examples_for(args, ("espeak",), 25.0)  # read back, not made again
     assert [len(e.labels) for e in again] == [len(e.labels) for e in sung]
     assert not training.sung_examples_for(training.parse(["--out", "x.safetensors"]), (), 25.0)
-    for bad in ("-3", "abc", "nan", "inf"):
-        with pytest.raises(SystemExit):  # argparse's one-line error, exit 2
-            training.parse(["--out", "x.safetensors", "--sung-minutes", bad])
+    for option in ("--sung-minutes", "--variant-minutes"):
+        for bad in ("-3", "abc", "nan", "inf"):
+            with pytest.raises(SystemExit):  # argparse's one-line error, exit 2
+                training.parse(["--out", "x.safetensors", option, bad])
     assert (
         "--sung-minutes 0.05"
         in training.describe(
@@ -338,3 +367,19 @@ def test_song_on_top_is_sung_sentences_of_their_own_kept_beside_the_speech_cache
             dict.fromkeys(("start", "data", "training", "evaluation"), 0.0),
         )["command"]
     )
+
+
+def test_a_new_card_keeps_the_hand_written_sections_of_the_one_it_replaces():
+    from vasa_core.training.encoder_card import HAND_WRITTEN, hand_written
+
+    card = "\n".join(
+        ["# Card", "## Data", "made", HAND_WRITTEN[0], "why 1", "### A choice", "why 2"]
+        + ["## On held-out voices", "figures", HAND_WRITTEN[1], "motion", "## Limits", "few"]
+    )
+    kept = hand_written(card)
+    assert kept == {
+        HAND_WRITTEN[0]: [f"{HAND_WRITTEN[0]}\nwhy 1\n### A choice\nwhy 2"],
+        HAND_WRITTEN[1]: [f"{HAND_WRITTEN[1]}\nmotion"],
+    }
+    shipped = (shipped_path().parent / "ENCODER_CARD.md").read_text()
+    assert set(hand_written(shipped)) == set(HAND_WRITTEN)  # the shipped card has both

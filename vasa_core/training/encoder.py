@@ -56,6 +56,7 @@ from vasa_core.training.encoder_data import (
     IGNORE,
     SUNG_FROM,
     VALIDATION_VOICES,
+    VARIANTS_FROM,
     Example,
     Windows,
     augmentation_name,
@@ -404,6 +405,36 @@ def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: f
     )
 
 
+def variant_examples_for(args: argparse.Namespace, fps: float) -> list:
+    """`--variant-minutes` of espeak-ng utterances on top (sentences of their own), each
+    re-spoken by one of its speaker variants, kept beside `--cache`."""
+    if not args.variant_minutes:
+        return []
+    key = cache_key(args.variant_minutes, args.seed, fps, ("espeak",))
+    return _cached(
+        Path(args.cache).with_suffix(".variants.npz") if args.cache else None,
+        f"{key}-respoken-from{VARIANTS_FROM}",
+        lambda: build_examples(
+            args.variant_minutes,
+            args.seed,
+            fps,
+            ("espeak",),
+            args.workers,
+            first=VARIANTS_FROM,
+            respoken=True,
+        ),
+    )
+
+
+def all_examples(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
+    """The speech, then the song and the variants' speech on top."""
+    return (
+        examples_for(args, engines, fps)
+        + sung_examples_for(args, engines, fps)
+        + variant_examples_for(args, fps)
+    )
+
+
 def _non_negative(what: str):
     """An argparse type: a finite number, not negative (infinitely many minutes would never
     finish being made; an infinite warp reads no band at all)."""
@@ -443,6 +474,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         type=_non_negative("a number of minutes"),
         default=0.0,
         help="of song besides the --minutes",
+    )
+    parser.add_argument(
+        "--variant-minutes",
+        type=_non_negative("a number of minutes"),
+        default=0.0,
+        help="of espeak-ng speech besides, every utterance by a speaker variant",
     )
     parser.add_argument(
         "--labels",
@@ -505,9 +542,7 @@ def main(argv: list[str] | None = None) -> None:
     engines = tuple(args.engines.split(","))
     config = EncoderConfig(members=args.members)
     device, clock = torch.device("cpu"), {"start": time.time()}
-    examples = examples_for(args, engines, config.fps) + sung_examples_for(
-        args, engines, config.fps
-    )
+    examples = all_examples(args, engines, config.fps)
     clock["data"] = time.time()
     if args.threads:  # on a shared machine, fewer threads than cores can be much faster
         torch.set_num_threads(args.threads)
@@ -613,6 +648,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "--engines": args.engines != "espeak,festival",
         "--singing": args.singing != 0.0,
         "--sung-minutes": args.sung_minutes != 0.0,
+        "--variant-minutes": args.variant_minutes != 0.0,
         "--warp": args.warp != 0.0,
         "--formant-warp": args.formant_warp != 0.0,
         "--tilt": args.tilt != 0.0,
@@ -633,6 +669,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "minutes": len(labels) / encoder.config.fps / 60,
         "clips": len(examples),
         "sung_minutes": args.sung_minutes,
+        "variant_minutes": args.variant_minutes,
         "engine_clips": ", ".join(f"{e} {engines.count(e)}" for e in sorted(set(engines))),
         "class_frames": np.bincount(labels, minlength=len(CLASSES)).tolist(),
         "labels": args.labels,

@@ -79,7 +79,8 @@ def write_card(
 ) -> None:
     """ENCODER_CARD.md: what the encoder is, how it was made, what it scores; with
     `before` (an earlier encoder's scores on the same held-out clips, and its "path"), the
-    two side by side."""
+    two side by side. The hand-written sections of the card it replaces are kept."""
+    kept = hand_written(path.read_text()) if path.is_file() else {}
     c, took = run["config"], run["seconds"]
     frames = ", ".join(f"{k} {v}" for k, v in zip(CLASSES, run["class_frames"], strict=True))
     weight = run.get("bilabial_weight", 1.0)
@@ -103,6 +104,7 @@ def write_card(
             f"{run['minutes']:.1f} minutes of generated speech ({run['clips']} utterances:",
             f"{run['engine_clips']}), drawn as the corpus draws them (seed {run['seed']}),",
             _sung(run.get("sung_minutes", 0.0)),
+            _variants(run.get("variant_minutes", 0.0)),
             "half the espeak-ng ones re-spoken by any of its speaker variants, augmented by",
             f"`vasa_core.data.{run['augmentation']}`. Never the held-out voices",
             f"({', '.join(corpus.HELD_OUT_VOICE_MARKS)}). Labels: the synthesisers' own",
@@ -119,13 +121,35 @@ def write_card(
             f"{WINDOW} frames{', each member' if c.get('members', 1) > 1 else ''}),",
             f"evaluation {took['evaluation']:.0f} s. Final training loss",
             f"{run['final_loss']:.3f}. The tests: `python -m pytest tests/test_encoder.py`.",
+            "`--cache` keeps the speech it makes, and the song and the variants' speech",
+            "beside it, for later runs to read"
+            + (f"; `{before['path']}`: the encoder this one replaced." if before else "."),
         ),
+        *kept.get(HAND_WRITTEN[0], []),
         *_figures(held, seen, speed),
         *_comparison(held, before),
+        *kept.get(HAND_WRITTEN[1], []),
         "## Limits",
         LIMITS,
     ]
     path.write_text("\n\n".join(blocks))
+
+
+# The card's sections that people write (the history of choices, what the motion made of
+# the encoder), in the order they stand: a new card keeps them where they were.
+HAND_WRITTEN = ("## How the settings were chosen", "## The motion with it")
+
+
+def hand_written(card: str) -> dict[str, list[str]]:
+    """The hand-written sections of `card` (a heading of HAND_WRITTEN up to the next
+    "## " heading), each as its heading and body."""
+    kept, current = {}, None
+    for line in card.splitlines():
+        if line.startswith("## "):
+            current = line if line in HAND_WRITTEN else None
+        if current is not None:
+            kept.setdefault(current, []).append(line)
+    return {head: ["\n".join(lines).strip()] for head, lines in kept.items()}
 
 
 def _sung(minutes: float) -> str:
@@ -135,6 +159,16 @@ def _sung(minutes: float) -> str:
     return (
         f"{minutes:g} of those minutes sung as the corpus sings, sentences of their own on top"
         " of the speech,"
+    )
+
+
+def _variants(minutes: float) -> str:
+    """What the card says of the espeak-ng speech by speaker variants besides."""
+    if not minutes:
+        return ""
+    return (
+        f"{minutes:g} more minutes of espeak-ng sentences of their own, every one spoken by"
+        " one of its speaker variants (`--variant-minutes`); of the rest,"
     )
 
 

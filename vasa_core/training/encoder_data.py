@@ -112,10 +112,13 @@ def _maybe_sing(speech, rng: np.random.Generator, share: float):
         return speech
 
 
-def _respeak(speech: tts.Speech, info: dict, rng: np.random.Generator) -> tuple:
-    """Half the espeak-ng utterances again, with a speaker variant drawn from all of
-    espeak-ng's (the corpus draws ten): more speakers to learn that speakers differ."""
-    if info["engine"] != "espeak" or rng.random() < 0.5:
+def _respeak(
+    speech: tts.Speech, info: dict, rng: np.random.Generator, always: bool = False
+) -> tuple:
+    """Half the espeak-ng utterances (`always`: all of them) again, with a speaker variant
+    drawn from all of espeak-ng's (the corpus draws ten): more speakers to learn that
+    speakers differ."""
+    if info["engine"] != "espeak" or (not always and rng.random() < 0.5):
         return speech, info
     names = [v for v in tts.variants() if " " not in v]
     voice = info["voice"].split("+")[0] + "+" + str(rng.choice(names))
@@ -126,17 +129,23 @@ def _respeak(speech: tts.Speech, info: dict, rng: np.random.Generator) -> tuple:
 
 
 def training_example(
-    seed: int, index: int, fps: float, voices: list[str], singing: float = 0.0
+    seed: int,
+    index: int,
+    fps: float,
+    voices: list[str],
+    singing: float = 0.0,
+    respoken: bool = False,
 ) -> Example | None:
     """Utterance `index` for training (None where its voice is held out); `voices`: the
-    festival voices to speak with (none: espeak-ng only); `singing`: the share sung."""
+    festival voices to speak with (none: espeak-ng only); `singing`: the share sung;
+    `respoken`: an espeak-ng utterance always re-spoken by a speaker variant."""
     # Streams of their own (the 7), apart from those of the corpus's clips of this seed;
     # the fifth, for singing, leaves the first four (and a corpus without song) as before.
     streams = np.random.SeedSequence([seed, index, 7]).spawn(5)
     rng, variant_rng, audio_rng, engine_rng, sing_rng = (np.random.default_rng(s) for s in streams)
     engine = "festival" if voices and engine_rng.random() < 0.5 else "espeak"
     speech, info = corpus.speak(engine, rng, voices)
-    speech, info = _respeak(speech, info, variant_rng)
+    speech, info = _respeak(speech, info, variant_rng, always=respoken)
     if corpus.held_out(info["voice"]):
         return None
     speech = _maybe_sing(speech, sing_rng, singing)
@@ -270,6 +279,7 @@ def validation_set(
 # Where the utterances sung on top of the speech start (`build_examples(first=...)`): far
 # past any speech utterance's index, so that they are sentences of their own.
 SUNG_FROM = 1_000_000
+VARIANTS_FROM = 2_000_000  # the first utterance of `--variant-minutes`, after the song's
 
 
 def build_examples(
@@ -280,16 +290,21 @@ def build_examples(
     workers: int = 2,
     singing: float = 0.0,
     first: int = 0,
+    respoken: bool = False,
 ) -> list[Example]:
-    """At least `minutes` of training speech (`singing` of it sung), made by `workers`
-    processes from utterance `first` on."""
+    """At least `minutes` of training speech (`singing` of it sung; `respoken`: every
+    espeak-ng utterance by a speaker variant), made by `workers` processes from utterance
+    `first` on."""
     _, speakers = corpus.check_engines(engines)
     speakers = [v for v in speakers if not corpus.held_out(v)]
     examples, index, seconds = [], first, 0.0
     # spawn, not fork: the parent may already run torch's thread pool.
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         while seconds < minutes * 60:
-            jobs = [(seed, i, fps, speakers, singing) for i in range(index, index + 16 * workers)]
+            jobs = [
+                (seed, i, fps, speakers, singing, respoken)
+                for i in range(index, index + 16 * workers)
+            ]
             index += len(jobs)
             for example in pool.imap(_example_job, jobs):
                 if example is not None and seconds < minutes * 60:
