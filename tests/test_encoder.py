@@ -269,6 +269,17 @@ def test_the_window_augmentations_are_read_from_the_command_line(capsys):
             assert option in error and "0 or more" in error and "Traceback" not in error
 
 
+def _reproduce_command(args, examples) -> str:
+    """The command the card gives to train again, for a run on `examples` with `args`."""
+    return training.describe(
+        args,
+        examples,
+        training.new_encoder(examples, EncoderConfig(), torch.device("cpu")),
+        [[0.0]],
+        dict.fromkeys(("start", "data", "training", "evaluation"), 0.0),
+    )["command"]
+
+
 def test_variant_speech_on_top_is_espeak_ng_speakers_variants_kept_beside_the_cache(tmp_path):
     """`--variant-minutes M`: M minutes of espeak-ng utterances, every one re-spoken by a
     speaker variant (never a held-out one), from indices of their own, cached beside
@@ -287,13 +298,7 @@ def test_variant_speech_on_top_is_espeak_ng_speakers_variants_kept_beside_the_ca
     assert [e.voice for e in again] == [e.voice for e in made]
     none = training.parse(["--out", "x.safetensors"])
     assert not training.variant_examples_for(none, 25.0)
-    command = training.describe(
-        args,
-        made,
-        training.new_encoder(made, EncoderConfig(), torch.device("cpu")),
-        [[0.0]],
-        dict.fromkeys(("start", "data", "training", "evaluation"), 0.0),
-    )["command"]
+    command = _reproduce_command(args, made)
     assert "--variant-minutes 0.1" in command and "--sung-minutes" not in command
 
 
@@ -357,16 +362,7 @@ def test_song_on_top_is_sung_sentences_of_their_own_kept_beside_the_speech_cache
         for bad in ("-3", "abc", "nan", "inf"):
             with pytest.raises(SystemExit):  # argparse's one-line error, exit 2
                 training.parse(["--out", "x.safetensors", option, bad])
-    assert (
-        "--sung-minutes 0.05"
-        in training.describe(
-            args,
-            sung,
-            training.new_encoder(sung, EncoderConfig(), torch.device("cpu")),
-            [[0.0]],
-            dict.fromkeys(("start", "data", "training", "evaluation"), 0.0),
-        )["command"]
-    )
+    assert "--sung-minutes 0.05" in _reproduce_command(args, sung)
 
 
 def test_a_new_card_keeps_the_hand_written_sections_of_the_one_it_replaces():

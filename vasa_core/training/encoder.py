@@ -469,18 +469,22 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--singing", type=float, default=0.0, help="share of the training utterances sung"
     )
-    parser.add_argument(
-        "--sung-minutes",
-        type=_non_negative("a number of minutes"),
-        default=0.0,
-        help="of song besides the --minutes",
-    )
-    parser.add_argument(
-        "--variant-minutes",
-        type=_non_negative("a number of minutes"),
-        default=0.0,
-        help="of espeak-ng speech besides, every utterance by a speaker variant",
-    )
+    for flag, what, explained in (
+        ("--sung-minutes", "a number of minutes", "of song besides the --minutes"),
+        (
+            "--variant-minutes",
+            "a number of minutes",
+            "of espeak-ng speech besides, every utterance by a speaker variant",
+        ),
+        ("--warp", "a warp", "frequency warp of each window, up to 1 + this"),
+        (
+            "--formant-warp",
+            "a warp",
+            "each formant region's own warp on top of --warp, up to 1 + this",
+        ),
+        ("--tilt", "an amount", "random EQ of each window, in standard deviations"),
+    ):
+        parser.add_argument(flag, type=_non_negative(what), default=0.0, help=explained)
     parser.add_argument(
         "--labels",
         default="owned",
@@ -493,24 +497,6 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         type=float,
         default=2.0,
         help="the bilabial class's loss weight, times its 1/sqrt(frequency)",
-    )
-    parser.add_argument(
-        "--warp",
-        type=_non_negative("a warp"),
-        default=0.0,
-        help="frequency warp of each window, up to 1 + this",
-    )
-    parser.add_argument(
-        "--formant-warp",
-        type=_non_negative("a warp"),
-        default=0.0,
-        help="each formant region's own warp on top of --warp, up to 1 + this",
-    )
-    parser.add_argument(
-        "--tilt",
-        type=_non_negative("an amount"),
-        default=0.0,
-        help="random EQ of each window, in standard deviations",
     )
     parser.add_argument("--time-masks", type=int, default=0, help="frame runs blanked a window")
     parser.add_argument("--time-width", type=int, default=3, help="frames each run, at most")
