@@ -2,7 +2,7 @@
 own motion and the rule-based baseline.
 
     .venv/bin/python benchmarks/motion_eval.py [--checkpoint CKPT] [--encoder ENC] [--clips 30]
-        [--json] [--plot PNG] [--engines espeak,festival] [--singing SHARE]
+        [--json] [--plot PNG] [--engines espeak,festival] [--singing SHARE] [--words new]
         [--voices held-out|training|validation] [--lip-audio-guidance G] [--closure-ramp A,B]
 
 Eval clips come from a corpus seed never used for training (99), keeping only the voices
@@ -10,6 +10,9 @@ held out of training (`vasa_core.data.corpus.HELD_OUT_VOICE_MARKS`). The share o
 centres with the lips closed is also given voice by voice, since the target holds on every
 held-out voice, not on their average, and pooled by held-out voice (`corpus.voice_group`:
 en-us-nyc+m5 counts under +m5), with the blinks' rate, peak closure and duration there.
+`--words new`: English sentences whose p/b/m words were never trained on
+(`vasa_core.data.text.NEW_WORDS`), for how far the lip-sync carries past the corpus's
+small vocabulary.
 """
 
 from __future__ import annotations
@@ -33,15 +36,21 @@ from vasa_core.settings import Sampling
 from vasa_core.training.encoder_data import validation_voice
 
 
-def eval_clips(count: int, voices: str, engines: tuple[str, ...], singing: float):
+def eval_clips(
+    count: int, voices: str, engines: tuple[str, ...], singing: float, words: str = "corpus"
+):
     """`count` clips of the evaluation sentences: spoken by the held-out voices, by training
     voices, or by the phonetic encoder's validation voices ("validation": training voices
     that an encoder trained with `--validate` never heard, where settings that depend on
     how sure the encoder is of a new speaker are chosen; give that encoder as --encoder)."""
     if voices != "validation":
-        yield from corpus.evaluation_clips(count, voices, engines=engines, singing=singing)
+        yield from corpus.evaluation_clips(
+            count, voices, engines=engines, singing=singing, words=words
+        )
         return
-    found = corpus.evaluation_clips(10**9, "training", engines=engines, singing=singing)
+    found = corpus.evaluation_clips(
+        10**9, "training", engines=engines, singing=singing, words=words
+    )
     yield from itertools.islice((c for c in found if validation_voice(c.info["voice"])), count)
 
 
@@ -65,9 +74,11 @@ def evaluate(
     engines: tuple[str, ...] = ("espeak",),
     singing: float = 0.0,
     encoder=None,
+    words: str = "corpus",
 ) -> dict:
     """`encoder`: the phonetic encoder the generator listens through (a checkpoint path;
-    None: the shipped one). The clips, and the corpus truth, are the same whatever it is."""
+    None: the shipped one). The clips, and the corpus truth, are the same whatever it is.
+    `words`: the corpus's, or "new" (see `corpus.evaluation_clips`)."""
     generator = MotionGenerator(checkpoint, device, encoder)
 
     def sample(features, controls, seed):
@@ -77,7 +88,7 @@ def evaluate(
     extra, by_voice, blinks = {}, {}, {}
     example = None
     stride = generator.window - min(sampling.overlap, generator.window // 2)
-    for clip in eval_clips(clips, voices, engines, singing):
+    for clip in eval_clips(clips, voices, engines, singing, words):
         features = compute_features(clip.samples)
         motions = {
             "truth": clip.motion,
@@ -237,6 +248,12 @@ def main() -> None:
     add_lip_options(parser)
     parser.add_argument("--engines", default="espeak", help="espeak, festival or both")
     parser.add_argument("--singing", type=float, default=0.0, help="share of clips sung")
+    parser.add_argument(
+        "--words",
+        choices=("corpus", "new"),
+        default="corpus",
+        help="the corpus's words in new sentences, or English words never trained on",
+    )
     parser.add_argument("--device", default="auto", help="cpu, cuda or auto")
     parser.add_argument(
         "--voices",
@@ -267,6 +284,7 @@ def main() -> None:
         engines,
         args.singing,
         args.encoder,
+        args.words,
     )
     if args.json:
         print(json.dumps(report, indent=2))

@@ -12,7 +12,7 @@ from tests.test_cli import assert_one_line_error
 from vasa_core import bench, schema
 from vasa_core.audio import compute_features, condition, load_audio, tts
 from vasa_core.audio.load import to_mono
-from vasa_core.data import corpus, visemes
+from vasa_core.data import corpus, text, visemes
 from vasa_core.data.ingest import ingest, ingest_video
 from vasa_core.errors import VasaError
 from vasa_core.face import rig
@@ -88,6 +88,44 @@ def test_blinks_head_motion_and_emotions(built):
     for emotion, channel in named.items():
         shift = np.mean(by_emotion[emotion], axis=0) - base
         assert shift[schema.DYNAMICS_NAMES.index(channel)] > 0.15, emotion
+
+
+def _lip_words(sentences) -> set[str]:
+    """The words spelt with p, b or m, lower case, without punctuation."""
+    words = {w.strip(".,!?;:'\"").lower() for s in sentences for w in s.replace("'s", "").split()}
+    return {w for w in words if set(w) & set("pbm")}
+
+
+def test_new_words_are_in_no_training_text_and_their_parts_share_none():
+    trained = [t for templates in text.TEMPLATES.values() for t in templates]
+    trained += [s for sentences in text.SENTENCES.values() for s in sentences]
+    trained += [" ".join(w) for words in text.WORDS.values() for w in words.values()]
+    seen = _lip_words(trained)
+    validation = _lip_words(text.NEW_WORDS["validation"])
+    evaluation = _lip_words(text.NEW_WORDS["evaluation"])
+    assert len(evaluation) >= 30 and len(validation) >= 30
+    assert not (seen & evaluation) and not (seen & validation) and not (validation & evaluation)
+
+
+def test_new_word_clips_are_english_espeak_ng_in_the_voices_asked_for():
+    held = next(corpus.evaluation_clips(1, "held-out", words="new"))
+    assert corpus.held_out(held.info["voice"]) and held.info["language"] == "en"
+    assert all(s in text.NEW_WORDS["evaluation"] for s in _sentences(held.info["text"]))
+    trained = next(corpus.evaluation_clips(1, "training", words="new"))
+    assert not corpus.held_out(trained.info["voice"])
+    assert all(s in text.NEW_WORDS["validation"] for s in _sentences(trained.info["text"]))
+    assert held.info["phonemes"] and any(p[0] in ("p", "b", "m") for p in held.info["phonemes"])
+    with pytest.raises(VasaError, match="espeak"):
+        next(corpus.evaluation_clips(1, engines=("espeak", "festival"), words="new"))
+    with pytest.raises(VasaError, match="new"):
+        next(corpus.evaluation_clips(1, words="fresh"))
+
+
+def _sentences(spoken: str) -> list[str]:
+    """The sentences of an utterance (each ends with . ! or ?)."""
+    import re
+
+    return [s.strip() for s in re.findall(r"[^.!?]+[.!?]", spoken)]
 
 
 def test_the_same_seed_gives_the_same_corpus(tmp_path):

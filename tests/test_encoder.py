@@ -25,7 +25,7 @@ from vasa_core.audio.encoder import (
     shipped_path,
 )
 from vasa_core.audio.features import hz_to_mel, mel_edges_hz, mel_to_hz
-from vasa_core.data import corpus
+from vasa_core.data import corpus, text
 from vasa_core.errors import VasaError
 from vasa_core.training import encoder as training
 from vasa_core.training import encoder_data
@@ -280,26 +280,50 @@ def _reproduce_command(args, examples) -> str:
     )["command"]
 
 
-def test_variant_speech_on_top_is_espeak_ng_speakers_variants_kept_beside_the_cache(tmp_path):
+@pytest.mark.parametrize(
+    "option, make, suffix",
+    [
+        ("--variant-minutes", training.variant_examples_for, "variants"),
+        ("--babble-minutes", training.babble_examples_for, "babble"),
+    ],
+)
+def test_espeak_ng_speech_on_top_is_made_from_indices_of_its_own_and_kept_beside_the_cache(
+    tmp_path, option, make, suffix
+):
     """`--variant-minutes M`: M minutes of espeak-ng utterances, every one re-spoken by a
-    speaker variant (never a held-out one), from indices of their own, cached beside
-    `--cache`; the reproduce command names the option."""
+    speaker variant; `--babble-minutes M`: of made-up words. Never a held-out voice, from
+    indices of their own, cached beside `--cache`; the reproduce command names the option."""
     args = training.parse(
-        ["--out", str(tmp_path / "e.safetensors"), "--variant-minutes", "0.1"]
+        ["--out", str(tmp_path / "e.safetensors"), option, "0.1"]
         + ["--workers", "1", "--cache", str(tmp_path / "speech.npz")]
     )
-    made = training.variant_examples_for(args, 25.0)
+    made = make(args, 25.0)
     assert made and sum(len(e.labels) for e in made) >= 0.1 * 60 * 25
     for example in made:
-        assert example.engine == "espeak" and "+" in example.voice
-        assert not corpus.held_out(example.voice)
-    assert (tmp_path / "speech.variants.npz").is_file()
-    again = training.variant_examples_for(args, 25.0)  # read back, not made again
+        assert example.engine == "espeak" and not corpus.held_out(example.voice)
+        assert "+" in example.voice or suffix != "variants"
+    assert (tmp_path / f"speech.{suffix}.npz").is_file()
+    again = make(args, 25.0)  # read back, not made again
     assert [e.voice for e in again] == [e.voice for e in made]
-    none = training.parse(["--out", "x.safetensors"])
-    assert not training.variant_examples_for(none, 25.0)
+    assert not make(training.parse(["--out", "x.safetensors"]), 25.0)
     command = _reproduce_command(args, made)
-    assert "--variant-minutes 0.1" in command and "--sung-minutes" not in command
+    assert f"{option} 0.1" in command and "--sung-minutes" not in command
+
+
+def test_babble_is_made_up_words_in_the_corpus_languages_with_p_b_m_labelled():
+    rng, again = np.random.default_rng(0), np.random.default_rng(0)
+    said = [text.babble_utterance(rng) for _ in range(20)]
+    assert said == [text.babble_utterance(again) for _ in range(20)]  # the seed decides
+    assert len({words for words, _, _ in said}) == 20
+    for words, language, voice in said:
+        assert voice.split("+")[0] in text.VOICES[language] and words[-1] in ".?!"
+    made = [
+        encoder_data.training_example(0, i, 25.0, ["kal_diphone"], sentences="babble")
+        for i in range(encoder_data.BABBLE_FROM, encoder_data.BABBLE_FROM + 4)
+    ]
+    made = [e for e in made if e is not None]  # None: a held-out voice was drawn
+    assert made and all(e.engine == "espeak" for e in made)  # festival is never asked
+    assert sum((e.labels == CLASSES.index("bilabial")).sum() for e in made) >= 4
 
 
 def test_validation_voices_are_never_held_out_ones():

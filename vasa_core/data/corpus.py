@@ -100,18 +100,33 @@ def evaluation_clips(
     seed: int = EVAL_SEED,
     engines: tuple[str, ...] = ("espeak",),
     singing: float = 0.0,
+    words: str = "corpus",
 ):
     """`count` clips of sentences never trained on, spoken by voices held out of training
     ("held-out": what figures are reported on) or by training voices ("training": for
     choosing settings without looking at the held-out figures).
 
     `singing`: the share of them sung; at 1.0 every clip is the same sentence in the same
-    voice as at 0.0, only sung, so a figure on song compares like with like."""
+    voice as at 0.0, only sung, so a figure on song compares like with like. `words`:
+    "corpus", the corpus's words in new sentences, or "new", English words never trained
+    on (`text.NEW_WORDS`: its evaluation part for held-out voices, its validation part for
+    training voices), spoken by espeak-ng."""
     engines, speakers = check_engines(engines)
+    if words not in ("corpus", "new"):
+        raise VasaError(f"words are the corpus's or new, not {words!r}")
+    if words == "new" and engines != ("espeak",):
+        raise VasaError("new words are spoken by espeak-ng's English voices: --engines espeak")
+    sentences = {"corpus": "corpus", "new": "evaluation" if voices == "held-out" else "validation"}
     index = 0
     while count > 0:
         clip = make_clip(
-            seed, index, keep_audio=True, engines=engines, festival_voices=speakers, singing=singing
+            seed,
+            index,
+            keep_audio=True,
+            engines=engines,
+            festival_voices=speakers,
+            singing=singing,
+            sentences=sentences[words],
         )
         index += 1
         if held_out(clip.info["voice"]) == (voices == "held-out"):
@@ -165,6 +180,7 @@ def make_clip(
     festival_voices: list[str] | None = None,
     singing: float = 0.0,
     encoder: PhoneticEncoder | None = None,
+    sentences: str = "corpus",
 ) -> Clip:
     """Clip `index` of the corpus with `seed`: a random utterance, its augmented audio's
     features, and a motion to go with it.
@@ -176,14 +192,15 @@ def make_clip(
     from a fifth stream: an espeak-ng clip is the same clip whatever the other engines.
     Whether to sing (with chance `singing`) and the song draw from a sixth (spawning six
     streams gives the same first five as spawning five). `encoder`: the phonetic encoder
-    whose posteriors the features hold (None: the shipped one).
+    whose posteriors the features hold (None: the shipped one). `sentences`: "corpus", or
+    a part of `text.NEW_WORDS`, English words never trained on (espeak-ng only).
     """
     streams = np.random.SeedSequence([seed, index]).spawn(6)
     rng, audio_rng, control_rng, motion_rng, engine_rng, sing_rng = (
         np.random.default_rng(s) for s in streams
     )
     engine = engines[0] if len(engines) == 1 else str(engine_rng.choice(engines))
-    speech, info = speak(engine, rng, festival_voices)
+    speech, info = speak(engine, rng, festival_voices, sentences)
     speech = maybe_sing(speech, info, sing_rng, singing)
     samples = to_mono(speech.samples, speech.rate, max_seconds=None)
     # A little silence around the utterance, as in any recording.
@@ -226,14 +243,23 @@ def shipped_encoder() -> PhoneticEncoder:
 
 
 def speak(
-    engine: str, rng: np.random.Generator, festival_voices: list[str] | None
+    engine: str,
+    rng: np.random.Generator,
+    festival_voices: list[str] | None,
+    sentences: str = "corpus",
 ) -> tuple[Speech, dict]:
-    """A random utterance spoken by `engine`, and what to record of it.
+    """A random utterance spoken by `engine`, and what to record of it; `sentences`: the
+    corpus's, "babble" (made-up words) or a part of `text.NEW_WORDS` (both espeak-ng only).
 
     The espeak-ng branch draws exactly what it always has, in the same order, so a seed
     gives the same espeak-ng corpus as before festival joined."""
     if engine == "espeak":
-        words, language, voice = text.utterance(rng)
+        if sentences == "corpus":
+            words, language, voice = text.utterance(rng)
+        elif sentences == "babble":
+            words, language, voice = text.babble_utterance(rng)
+        else:
+            words, language, voice = text.new_words_utterance(rng, sentences)
         rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
         speech = synthesize(words, voice=voice, rate=rate, pitch=pitch)
         voicing = {"rate": rate, "pitch": pitch}

@@ -4,7 +4,8 @@ statements, in five languages, so the corpus hears many rhythms and intonations.
 `utterance` gives text for espeak-ng's voices; `festival_utterance` for Festival's (English,
 Italian, Russian, Finnish and Czech), mixing the templates with written sentences full of
 lip closures (p b m) and open vowels, the moments where a mouth shows most whether it
-follows the sound.
+follows the sound. `new_words_utterance` gives English sentences whose every word with a
+p, b or m is in none of those: lip-sync on words never heard in training.
 """
 
 from __future__ import annotations
@@ -222,4 +223,87 @@ def festival_utterance(
     language = festival.VOICES[voice].language
     count = int(rng.integers(1, 4))
     text = " ".join(festival_sentence(rng, language) for _ in range(count))
+    return text, language, voice
+
+
+# English sentences for measuring lip-sync on words never trained on: no word of theirs
+# spelt with p, b or m is in WORDS, TEMPLATES or SENTENCES, nor in the other part. The
+# "validation" part is for choosing settings, the "evaluation" part for the reported figures.
+NEW_WORDS = {
+    "validation": [
+        "Kim pumped air into the rubber tyres.",
+        "The probe thumped into a stump.",
+        "Abe compared the cheap ribbons.",
+        "Grandpa grows a jumbo melon.",
+        "Mabel spilled a cup of lemonade.",
+        "The zombie limped toward the campfire.",
+        "Hamilton ambled along the steep slope.",
+        "Bobby blamed the pump for the leak.",
+        "A nimble mouse nibbled the crumbs.",
+        "The submarine dipped beneath the waves.",
+        "Pete wiped the sample plates clean.",
+        "Rebecca swept the porch at home.",
+        "Combine the noodles with the ham.",
+        "The mob cheered when the bomb squad arrived.",
+        "Pamela tapped the drum with a broom.",
+        "Cobwebs hung in the damp basement.",
+    ],
+    "evaluation": [
+        "Tim keeps a purple umbrella in the cupboard.",
+        "The plumber fixed a pipe above the bathtub.",
+        "Robert hoped the vampire film would be superb.",
+        "Sam grabbed a pumpkin from the empty wagon.",
+        "A humble bumblebee buzzed near the pebbles.",
+        "Pablo's puppet wore a pink cap.",
+        "Jump up and grab the rope, Emma!",
+        "The shop above the piano is closed.",
+        "Bill dropped his keys in the bubbly soup.",
+        "Imagine a simple riddle with a tiny twist.",
+        "Mike played baseball with his stepdad.",
+        "Empty the bin and sweep the ramp.",
+        "Gabriel swam along the lumpy boulders.",
+        "Pour some maple syrup on the plum pudding.",
+        "The robot stumbled and kept improving.",
+        "Amber painted a bamboo temple.",
+    ],
+}
+
+
+def new_words_utterance(rng: np.random.Generator, part: str) -> tuple[str, str, str]:
+    """(one or two sentences of NEW_WORDS[part], "en", espeak-ng English voice with
+    variant), drawn as `utterance` draws its voices."""
+    count = int(rng.integers(1, 3))
+    text = " ".join(str(rng.choice(NEW_WORDS[part])) for _ in range(count))
+    voice = str(rng.choice(VOICES["en"])) + str(rng.choice(VARIANTS))
+    return text, "en", voice
+
+
+# Made-up words, syllable by syllable, for a phonetic encoder to hear every consonant
+# beside every vowel rather than in the corpus's few dozen words; espeak-ng reads them by
+# each language's own spelling rules, and its phoneme times label them as they are said.
+ONSETS = (
+    "p b m p b m f v t d n k g s l r h w j pl bl pr br sp tr dr kr gr st sk fl fr"
+).split() + [""] * 4
+NUCLEI = "a e i o u a e i o u ai au ei oi ee oo".split()
+CODAS = [""] * 10 + "m n p b t k s l r mp mb nt st ps ms".split()
+
+
+def babble_word(rng: np.random.Generator) -> str:
+    """A made-up word of one to three syllables."""
+    syllables = int(rng.integers(1, 4))
+    parts = [str(rng.choice(ONSETS)) + str(rng.choice(NUCLEI)) for _ in range(syllables)]
+    return "".join(parts) + str(rng.choice(CODAS))
+
+
+def babble_utterance(rng: np.random.Generator) -> tuple[str, str, str]:
+    """(three to ten made-up words, with a comma, a question or an exclamation now and
+    then; a language; an espeak-ng voice of it with variant), drawn as `utterance` draws
+    its language and voice."""
+    languages = list(LANGUAGE_WEIGHTS)
+    language = str(rng.choice(languages, p=list(LANGUAGE_WEIGHTS.values())))
+    words = [babble_word(rng) for _ in range(int(rng.integers(3, 11)))]
+    if len(words) > 5 and rng.random() < 0.5:
+        words[int(rng.integers(2, len(words) - 2))] += ","
+    text = " ".join(words).capitalize() + str(rng.choice([".", ".", "?", "!"]))
+    voice = str(rng.choice(VOICES[language])) + str(rng.choice(VARIANTS))
     return text, language, voice

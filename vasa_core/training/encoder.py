@@ -53,6 +53,7 @@ from vasa_core.data import corpus
 from vasa_core.files import check_output
 from vasa_core.training.encoder_card import write_card
 from vasa_core.training.encoder_data import (
+    BABBLE_FROM,
     IGNORE,
     SUNG_FROM,
     VALIDATION_VOICES,
@@ -426,12 +427,33 @@ def variant_examples_for(args: argparse.Namespace, fps: float) -> list:
     )
 
 
+def babble_examples_for(args: argparse.Namespace, fps: float) -> list:
+    """`--babble-minutes` of made-up words said by espeak-ng on top, kept beside `--cache`."""
+    if not args.babble_minutes:
+        return []
+    key = cache_key(args.babble_minutes, args.seed, fps, ("espeak",))
+    return _cached(
+        Path(args.cache).with_suffix(".babble.npz") if args.cache else None,
+        f"{key}-babble-from{BABBLE_FROM}",
+        lambda: build_examples(
+            args.babble_minutes,
+            args.seed,
+            fps,
+            ("espeak",),
+            args.workers,
+            first=BABBLE_FROM,
+            sentences="babble",
+        ),
+    )
+
+
 def all_examples(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
-    """The speech, then the song and the variants' speech on top."""
+    """The speech, then the song, the variants' speech and the babble on top."""
     return (
         examples_for(args, engines, fps)
         + sung_examples_for(args, engines, fps)
         + variant_examples_for(args, fps)
+        + babble_examples_for(args, fps)
     )
 
 
@@ -483,6 +505,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
             "each formant region's own warp on top of --warp, up to 1 + this",
         ),
         ("--tilt", "an amount", "random EQ of each window, in standard deviations"),
+        ("--babble-minutes", "a number of minutes", "of made-up words said by espeak-ng besides"),
     ):
         parser.add_argument(flag, type=_non_negative(what), default=0.0, help=explained)
     parser.add_argument(
@@ -592,6 +615,12 @@ def validate(args, encoder, examples, losses, config) -> None:
     summary["sung"] = brief(
         evaluate(encoder, [Heard(s.engine, s.voice, s.mel, s.phonemes) for s in sung])["all"]
     )
+    # Words never trained on (`text.NEW_WORDS`), said by the same espeak-ng voices.
+    new_cache = Path(args.val_cache).with_suffix(".new-words.npz") if args.val_cache else None
+    new = validation_set(new_cache, 120, 0, config.fps, args.workers, new_words=True)
+    summary["new_words"] = brief(
+        evaluate(encoder, [Heard(s.engine, s.voice, s.mel, s.phonemes) for s in new])["all"]
+    )
     line = json.dumps(summary)
     print(line)
     if args.val_log:
@@ -635,6 +664,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "--singing": args.singing != 0.0,
         "--sung-minutes": args.sung_minutes != 0.0,
         "--variant-minutes": args.variant_minutes != 0.0,
+        "--babble-minutes": args.babble_minutes != 0.0,
         "--warp": args.warp != 0.0,
         "--formant-warp": args.formant_warp != 0.0,
         "--tilt": args.tilt != 0.0,
@@ -656,6 +686,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "clips": len(examples),
         "sung_minutes": args.sung_minutes,
         "variant_minutes": args.variant_minutes,
+        "babble_minutes": args.babble_minutes,
         "engine_clips": ", ".join(f"{e} {engines.count(e)}" for e in sorted(set(engines))),
         "class_frames": np.bincount(labels, minlength=len(CLASSES)).tolist(),
         "labels": args.labels,

@@ -135,16 +135,20 @@ def training_example(
     voices: list[str],
     singing: float = 0.0,
     respoken: bool = False,
+    sentences: str = "corpus",
 ) -> Example | None:
     """Utterance `index` for training (None where its voice is held out); `voices`: the
     festival voices to speak with (none: espeak-ng only); `singing`: the share sung;
-    `respoken`: an espeak-ng utterance always re-spoken by a speaker variant."""
+    `respoken`: an espeak-ng utterance always re-spoken by a speaker variant; `sentences`:
+    the corpus's, or "babble", made-up words (`text.babble_utterance`) said by espeak-ng."""
     # Streams of their own (the 7), apart from those of the corpus's clips of this seed;
     # the fifth, for singing, leaves the first four (and a corpus without song) as before.
     streams = np.random.SeedSequence([seed, index, 7]).spawn(5)
     rng, variant_rng, audio_rng, engine_rng, sing_rng = (np.random.default_rng(s) for s in streams)
     engine = "festival" if voices and engine_rng.random() < 0.5 else "espeak"
-    speech, info = corpus.speak(engine, rng, voices)
+    if sentences != "corpus":
+        engine = "espeak"
+    speech, info = corpus.speak(engine, rng, voices, sentences)
     speech, info = _respeak(speech, info, variant_rng, always=respoken)
     if corpus.held_out(info["voice"]):
         return None
@@ -199,14 +203,22 @@ def _espeak_validation_voice(voice: str, language: str, rng: np.random.Generator
     return f"{base}+m3"
 
 
-def validation_example(index: int, fps: float, with_festival: bool, sung: bool = False) -> Spoken:
+def validation_example(
+    index: int, fps: float, with_festival: bool, sung: bool = False, new_words: bool = False
+) -> Spoken:
     """Utterance `index` of the validation set: sentences drawn from the evaluation seed
     (never the training one), spoken (or, `sung`, sung) by a validation voice, with pauses
-    and augmentation as in training."""
+    and augmentation as in training; `new_words`: English sentences of the validation part
+    of `text.NEW_WORDS`, words never trained on, said by espeak-ng."""
     streams = np.random.SeedSequence([corpus.EVAL_SEED, index, 7]).spawn(5)
     rng, voice_rng, audio_rng, engine_rng, sing_rng = (np.random.default_rng(s) for s in streams)
     engine = "festival" if with_festival and engine_rng.random() < 0.5 else "espeak"
-    if engine == "espeak":
+    if new_words:
+        words, language, voice = text.new_words_utterance(rng, "validation")
+        rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
+        voice = _espeak_validation_voice(voice, language, voice_rng)
+        speech = tts.synthesize(words, voice=voice, rate=rate, pitch=pitch)
+    elif engine == "espeak":
         words, language, voice = text.utterance(rng)
         rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
         voice = _espeak_validation_voice(voice, language, voice_rng)
@@ -237,11 +249,12 @@ def validation_set(
     fps: float,
     workers: int = 1,
     sung: bool = False,
+    new_words: bool = False,
 ) -> list[Spoken]:
     """`espeak` and `festival_clips` validation utterances (see `validation_example`), read
     from the .npz `path` where it holds them, else made (and kept there)."""
     key = f"{espeak}-{festival_clips}-{fps}-{','.join(VALIDATION_VOICES)}-{augmentation_name()}"
-    key += "-sung" if sung else ""
+    key += ("-sung" if sung else "") + ("-new-words" if new_words else "")
     if path is not None and Path(path).is_file():
         with np.load(path) as data:
             if str(data["key"]) == key:
@@ -257,7 +270,10 @@ def validation_set(
     spoken, index = [], 0
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         while any(wanted.values()):
-            jobs = [(i, fps, festival_clips > 0, sung) for i in range(index, index + 16 * workers)]
+            jobs = [
+                (i, fps, festival_clips > 0, sung, new_words)
+                for i in range(index, index + 16 * workers)
+            ]
             index += len(jobs)
             for one in pool.imap(_validation_job, jobs):
                 if wanted[one.engine] > 0:
@@ -280,6 +296,7 @@ def validation_set(
 # past any speech utterance's index, so that they are sentences of their own.
 SUNG_FROM = 1_000_000
 VARIANTS_FROM = 2_000_000  # the first utterance of `--variant-minutes`, after the song's
+BABBLE_FROM = 3_000_000  # the first of `--babble-minutes`
 
 
 def build_examples(
@@ -291,10 +308,11 @@ def build_examples(
     singing: float = 0.0,
     first: int = 0,
     respoken: bool = False,
+    sentences: str = "corpus",
 ) -> list[Example]:
     """At least `minutes` of training speech (`singing` of it sung; `respoken`: every
-    espeak-ng utterance by a speaker variant), made by `workers` processes from utterance
-    `first` on."""
+    espeak-ng utterance by a speaker variant; `sentences`: see `training_example`), made
+    by `workers` processes from utterance `first` on."""
     _, speakers = corpus.check_engines(engines)
     speakers = [v for v in speakers if not corpus.held_out(v)]
     examples, index, seconds = [], first, 0.0
@@ -302,7 +320,7 @@ def build_examples(
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
         while seconds < minutes * 60:
             jobs = [
-                (seed, i, fps, speakers, singing, respoken)
+                (seed, i, fps, speakers, singing, respoken, sentences)
                 for i in range(index, index + 16 * workers)
             ]
             index += len(jobs)
