@@ -103,8 +103,7 @@ def write_card(
         _wrap(
             f"{run['minutes']:.1f} minutes of generated speech ({run['clips']} utterances:",
             f"{run['engine_clips']}), drawn as the corpus draws them (seed {run['seed']}),",
-            _sung(run.get("sung_minutes", 0.0)),
-            _variants(run.get("variant_minutes", 0.0)),
+            _on_top(run),
             "half the espeak-ng ones re-spoken by any of its speaker variants, augmented by",
             f"`vasa_core.data.{run['augmentation']}`. Never the held-out voices",
             f"({', '.join(corpus.HELD_OUT_VOICE_MARKS)}). Labels: the synthesisers' own",
@@ -121,8 +120,8 @@ def write_card(
             f"{WINDOW} frames{', each member' if c.get('members', 1) > 1 else ''}),",
             f"evaluation {took['evaluation']:.0f} s. Final training loss",
             f"{run['final_loss']:.3f}. The tests: `python -m pytest tests/test_encoder.py`.",
-            "`--cache` keeps the speech it makes, and the song and the variants' speech",
-            "beside it, for later runs to read"
+            "`--cache` keeps the speech it makes, and the song, the variants' speech and",
+            "the babble beside it, for later runs to read"
             + (f"; `{before['path']}`: the encoder this one replaced." if before else "."),
         ),
         *kept.get(HAND_WRITTEN[0], []),
@@ -152,24 +151,26 @@ def hand_written(card: str) -> dict[str, list[str]]:
     return {head: ["\n".join(lines).strip()] for head, lines in kept.items()}
 
 
-def _sung(minutes: float) -> str:
-    """What the card says of the song besides the speech."""
-    if not minutes:
-        return ""
-    return (
-        f"{minutes:g} of those minutes sung as the corpus sings, sentences of their own on top"
-        " of the speech,"
-    )
+# What the card says of each kind of speech made on top of the --minutes, in its order.
+ON_TOP = (
+    ("sung_minutes", "of those minutes sung as the corpus sings, sentences of their own"),
+    (
+        "variant_minutes",
+        "more of espeak-ng sentences of their own, every one spoken by one of its speaker"
+        " variants (`--variant-minutes`)",
+    ),
+    (
+        "babble_minutes",
+        "more of made-up words said by espeak-ng (`--babble-minutes`,"
+        " `text.babble_utterance`), every consonant beside every vowel",
+    ),
+)
 
 
-def _variants(minutes: float) -> str:
-    """What the card says of the espeak-ng speech by speaker variants besides."""
-    if not minutes:
-        return ""
-    return (
-        f"{minutes:g} more minutes of espeak-ng sentences of their own, every one spoken by"
-        " one of its speaker variants (`--variant-minutes`); of the rest,"
-    )
+def _on_top(run: dict) -> str:
+    """The speech made on top of the --minutes, as the card says it."""
+    said = [f"{run[key]:g} {what}" for key, what in ON_TOP if run.get(key)]
+    return "; ".join(said) + "; of all of it," if said else ""
 
 
 def _networks(members: int, parameters: int) -> str:
