@@ -406,45 +406,30 @@ def sung_examples_for(args: argparse.Namespace, engines: tuple[str, ...], fps: f
     )
 
 
-def variant_examples_for(args: argparse.Namespace, fps: float) -> list:
-    """`--variant-minutes` of espeak-ng utterances on top (sentences of their own), each
-    re-spoken by one of its speaker variants, kept beside `--cache`."""
-    if not args.variant_minutes:
+def _espeak_on_top(args, minutes: float, fps: float, name: str, first: int, **options) -> list:
+    """`minutes` of espeak-ng speech on top, from utterance `first` on (sentences of their
+    own), made by `build_examples` with `options`, kept beside `--cache` as `.{name}.npz`."""
+    if not minutes:
         return []
-    key = cache_key(args.variant_minutes, args.seed, fps, ("espeak",))
+    key = cache_key(minutes, args.seed, fps, ("espeak",))
     return _cached(
-        Path(args.cache).with_suffix(".variants.npz") if args.cache else None,
-        f"{key}-respoken-from{VARIANTS_FROM}",
+        Path(args.cache).with_suffix(f".{name}.npz") if args.cache else None,
+        f"{key}-{name}-from{first}",
         lambda: build_examples(
-            args.variant_minutes,
-            args.seed,
-            fps,
-            ("espeak",),
-            args.workers,
-            first=VARIANTS_FROM,
-            respoken=True,
+            minutes, args.seed, fps, ("espeak",), args.workers, first=first, **options
         ),
     )
+
+
+def variant_examples_for(args: argparse.Namespace, fps: float) -> list:
+    """`--variant-minutes` of espeak-ng utterances, each re-spoken by one of its speaker
+    variants."""
+    return _espeak_on_top(args, args.variant_minutes, fps, "variants", VARIANTS_FROM, respoken=True)
 
 
 def babble_examples_for(args: argparse.Namespace, fps: float) -> list:
-    """`--babble-minutes` of made-up words said by espeak-ng on top, kept beside `--cache`."""
-    if not args.babble_minutes:
-        return []
-    key = cache_key(args.babble_minutes, args.seed, fps, ("espeak",))
-    return _cached(
-        Path(args.cache).with_suffix(".babble.npz") if args.cache else None,
-        f"{key}-babble-from{BABBLE_FROM}",
-        lambda: build_examples(
-            args.babble_minutes,
-            args.seed,
-            fps,
-            ("espeak",),
-            args.workers,
-            first=BABBLE_FROM,
-            sentences="babble",
-        ),
-    )
+    """`--babble-minutes` of made-up words said by espeak-ng."""
+    return _espeak_on_top(args, args.babble_minutes, fps, "babble", BABBLE_FROM, sentences="babble")
 
 
 def all_examples(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
