@@ -1,6 +1,7 @@
 """The synthetic corpus and video ingestion: timing, lips, blinks, head, emotions, files."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -123,8 +124,6 @@ def test_new_word_clips_are_english_espeak_ng_in_the_voices_asked_for():
 
 def _sentences(spoken: str) -> list[str]:
     """The sentences of an utterance (each ends with . ! or ?)."""
-    import re
-
     return [s.strip() for s in re.findall(r"[^.!?]+[.!?]", spoken)]
 
 

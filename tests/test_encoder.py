@@ -382,7 +382,7 @@ def test_song_on_top_is_sung_sentences_of_their_own_kept_beside_the_speech_cache
     again = training.sung_examples_for(args, ("espeak",), 25.0)  # read back, not made again
     assert [len(e.labels) for e in again] == [len(e.labels) for e in sung]
     assert not training.sung_examples_for(training.parse(["--out", "x.safetensors"]), (), 25.0)
-    for option in ("--sung-minutes", "--variant-minutes"):
+    for option in ("--sung-minutes", "--variant-minutes", "--babble-minutes"):
         for bad in ("-3", "abc", "nan", "inf"):
             with pytest.raises(SystemExit):  # argparse's one-line error, exit 2
                 training.parse(["--out", "x.safetensors", option, bad])

@@ -254,12 +254,7 @@ def speak(
     The espeak-ng branch draws exactly what it always has, in the same order, so a seed
     gives the same espeak-ng corpus as before festival joined."""
     if engine == "espeak":
-        if sentences == "corpus":
-            words, language, voice = text.utterance(rng)
-        elif sentences == "babble":
-            words, language, voice = text.babble_utterance(rng)
-        else:
-            words, language, voice = text.new_words_utterance(rng, sentences)
+        words, language, voice = text.espeak_utterance(rng, sentences)
         rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
         speech = synthesize(words, voice=voice, rate=rate, pitch=pitch)
         voicing = {"rate": rate, "pitch": pitch}

@@ -307,3 +307,13 @@ def babble_utterance(rng: np.random.Generator) -> tuple[str, str, str]:
     text = " ".join(words).capitalize() + str(rng.choice([".", ".", "?", "!"]))
     voice = str(rng.choice(VOICES[language])) + str(rng.choice(VARIANTS))
     return text, language, voice
+
+
+def espeak_utterance(rng: np.random.Generator, sentences: str = "corpus") -> tuple[str, str, str]:
+    """(text, language, espeak-ng voice with variant) of `sentences`: the corpus's
+    (`utterance`), "babble" (`babble_utterance`) or a part of NEW_WORDS."""
+    if sentences == "corpus":
+        return utterance(rng)
+    if sentences == "babble":
+        return babble_utterance(rng)
+    return new_words_utterance(rng, sentences)

@@ -214,12 +214,9 @@ def validation_example(
     rng, voice_rng, audio_rng, engine_rng, sing_rng = (np.random.default_rng(s) for s in streams)
     engine = "festival" if with_festival and engine_rng.random() < 0.5 else "espeak"
     if new_words:
-        words, language, voice = text.new_words_utterance(rng, "validation")
-        rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
-        voice = _espeak_validation_voice(voice, language, voice_rng)
-        speech = tts.synthesize(words, voice=voice, rate=rate, pitch=pitch)
-    elif engine == "espeak":
-        words, language, voice = text.utterance(rng)
+        engine = "espeak"
+    if engine == "espeak":
+        words, language, voice = text.espeak_utterance(rng, "validation" if new_words else "corpus")
         rate, pitch = int(rng.integers(120, 230)), int(rng.integers(25, 80))
         voice = _espeak_validation_voice(voice, language, voice_rng)
         speech = tts.synthesize(words, voice=voice, rate=rate, pitch=pitch)
