@@ -11,7 +11,7 @@ from tests.conftest import run_vasa
 from tests.test_audio import ffmpeg
 from tests.test_cli import assert_one_line_error
 from vasa_core import bench, schema
-from vasa_core.audio import compute_features, condition, load_audio, tts
+from vasa_core.audio import compute_features, condition, festival, load_audio, tts
 from vasa_core.audio.load import to_mono
 from vasa_core.data import corpus, text, visemes
 from vasa_core.data.ingest import ingest, ingest_video
@@ -106,6 +106,36 @@ def test_new_words_are_in_no_training_text_and_their_parts_share_none():
     evaluation = _lip_words(text.NEW_WORDS["evaluation"])
     assert len(evaluation) >= 30 and len(validation) >= 30
     assert not (seen & evaluation) and not (seen & validation) and not (validation & evaluation)
+
+
+@pytest.mark.skipif(
+    not all(p.is_file() for p in festival.LEXICONS), reason="festival's lexicons not installed"
+)
+def test_the_vocabulary_is_thousands_of_real_words_none_of_them_a_new_word_or_its_stem():
+    words = set(text.vocabulary())
+    assert len(words) > 10_000 and {"table", "apple", "bottle", "number"} <= words
+    kept_out = _lip_words(text.NEW_WORDS["validation"] + text.NEW_WORDS["evaluation"])
+    assert not kept_out & words
+    for new in kept_out:  # pumped is out, and so are pump and pumping
+        for w in words:
+            short, long = sorted((w, new), key=len)
+            assert len(short) < 3 or not long.startswith(short), (w, new)
+    assert {"pump", "pumping"} <= set(festival.english_words())
+    said, language, voice = text.vocabulary_utterance(np.random.default_rng(0))
+    assert language == "en" and voice.split("+")[0] in text.VOICES["en"]
+    assert 4 <= len(said.split()) <= 10 and said[-1] in ".?!"
+
+
+def test_without_festivals_lexicons_the_vocabulary_says_which_package_to_install(
+    monkeypatch, tmp_path
+):
+    monkeypatch.setattr(festival, "LEXICONS", (tmp_path / "cmudict-0.4.out",))
+    festival.english_words.cache_clear()
+    try:
+        with pytest.raises(VasaError, match="festlex-cmu"):
+            festival.english_words()
+    finally:
+        festival.english_words.cache_clear()
 
 
 def test_new_word_clips_are_english_espeak_ng_in_the_voices_asked_for():

@@ -285,13 +285,15 @@ def _reproduce_command(args, examples) -> str:
     [
         ("--variant-minutes", training.variant_examples_for, "variants"),
         ("--babble-minutes", training.babble_examples_for, "babble"),
+        ("--vocabulary-minutes", training.vocabulary_examples_for, "vocabulary"),
     ],
 )
 def test_espeak_ng_speech_on_top_is_made_from_indices_of_its_own_and_kept_beside_the_cache(
     tmp_path, option, make, suffix
 ):
     """`--variant-minutes M`: M minutes of espeak-ng utterances, every one re-spoken by a
-    speaker variant; `--babble-minutes M`: of made-up words. Never a held-out voice, from
+    speaker variant; `--babble-minutes M`: of made-up words; `--vocabulary-minutes M`: of
+    real English words. Never a held-out voice, from
     indices of their own, cached beside `--cache`; the reproduce command names the option."""
     args = training.parse(
         ["--out", str(tmp_path / "e.safetensors"), option, "0.1"]
@@ -382,7 +384,12 @@ def test_song_on_top_is_sung_sentences_of_their_own_kept_beside_the_speech_cache
     again = training.sung_examples_for(args, ("espeak",), 25.0)  # read back, not made again
     assert [len(e.labels) for e in again] == [len(e.labels) for e in sung]
     assert not training.sung_examples_for(training.parse(["--out", "x.safetensors"]), (), 25.0)
-    for option in ("--sung-minutes", "--variant-minutes", "--babble-minutes"):
+    for option in (
+        "--sung-minutes",
+        "--variant-minutes",
+        "--babble-minutes",
+        "--vocabulary-minutes",
+    ):
         for bad in ("-3", "abc", "nan", "inf"):
             with pytest.raises(SystemExit):  # argparse's one-line error, exit 2
                 training.parse(["--out", "x.safetensors", option, bad])

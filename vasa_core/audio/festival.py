@@ -35,6 +35,13 @@ from vasa_core.audio.tts import MAX_CHARACTERS, SILENCE, Speech
 from vasa_core.errors import VasaError
 
 STRESS = "ˈ"
+# Festival's English lexicons (Debian festlex-cmu and festlex-poslex, both brought by
+# festvox-kdlpc16k): the CMU pronouncing dictionary, and the words of the Wall Street
+# Journal with their parts of speech. Together, the kit's source of real English words.
+LEXICONS = (
+    Path("/usr/share/festival/dicts/cmu/cmudict-0.4.out"),
+    Path("/usr/share/festival/dicts/wsj.wp39.poslexR"),
+)
 TIMEOUT_S = 120.0  # a long utterance takes a few seconds; a stuck festival is a bug
 
 
@@ -159,6 +166,31 @@ SAMPLES = {
 def installed() -> bool:
     """Is the festival program on PATH?"""
     return shutil.which("festival") is not None
+
+
+def _lexicon_entries(path: Path) -> set[str]:
+    """The words a festival lexicon lists (lines `("word" ...)`) that are plain lower-case
+    spellings of 2-12 letters: no names, abbreviations or numbers."""
+    if not path.is_file():
+        raise VasaError(
+            f"festival's English lexicon {path} is missing: "
+            "apt-get install festlex-cmu festlex-poslex"
+        )
+    words = set()
+    for line in path.read_text(encoding="iso-8859-1").splitlines():
+        if line.startswith('("'):
+            word = line[2 : line.index('"', 2)]
+            if 2 <= len(word) <= 12 and word.isalpha() and word.isascii() and word.islower():
+                words.add(word)
+    return words
+
+
+@functools.cache
+def english_words() -> tuple[str, ...]:
+    """English words, sorted: those in both of festival's English lexicons, so that each is
+    written in newspaper text (the WSJ's) and has a dictionary pronunciation (the CMU's)."""
+    cmu, wsj = (_lexicon_entries(path) for path in LEXICONS)
+    return tuple(sorted(cmu & wsj))
 
 
 def voices() -> list[str]:

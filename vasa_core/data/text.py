@@ -10,6 +10,8 @@ p, b or m is in none of those: lip-sync on words never heard in training.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from vasa_core.audio import festival
@@ -295,25 +297,65 @@ def babble_word(rng: np.random.Generator) -> str:
     return "".join(parts) + str(rng.choice(CODAS))
 
 
+def _said(words: list[str], rng: np.random.Generator) -> str:
+    """Words as one sentence: a comma now and then, a question or an exclamation."""
+    if len(words) > 5 and rng.random() < 0.5:
+        words[int(rng.integers(2, len(words) - 2))] += ","
+    return " ".join(words).capitalize() + str(rng.choice([".", ".", "?", "!"]))
+
+
 def babble_utterance(rng: np.random.Generator) -> tuple[str, str, str]:
     """(three to ten made-up words, with a comma, a question or an exclamation now and
     then; a language; an espeak-ng voice of it with variant), drawn as `utterance` draws
     its language and voice."""
     languages = list(LANGUAGE_WEIGHTS)
     language = str(rng.choice(languages, p=list(LANGUAGE_WEIGHTS.values())))
-    words = [babble_word(rng) for _ in range(int(rng.integers(3, 11)))]
-    if len(words) > 5 and rng.random() < 0.5:
-        words[int(rng.integers(2, len(words) - 2))] += ","
-    text = " ".join(words).capitalize() + str(rng.choice([".", ".", "?", "!"]))
+    text = _said([babble_word(rng) for _ in range(int(rng.integers(3, 11)))], rng)
     voice = str(rng.choice(VOICES[language])) + str(rng.choice(VARIANTS))
     return text, language, voice
 
 
+def _new_lip_words() -> set[str]:
+    """NEW_WORDS' words spelt with p, b or m, lower case, without punctuation."""
+    said = " ".join(s for part in NEW_WORDS.values() for s in part).replace("'s", "")
+    words = {w.strip(".,!?;:'\"").lower() for w in said.split()}
+    return {w for w in words if set(w) & set("pbm")}
+
+
+@functools.cache
+def vocabulary() -> tuple[str, ...]:
+    """Real English words to speak (festival's lexicons: `festival.english_words`), less
+    every word near one of NEW_WORDS' with a p, b or m, so that those stay never heard:
+    the same word, or one that begins the other, both of three letters or more (pump,
+    pumped)."""
+    kept_out = _new_lip_words()
+    stems = {w[:n] for w in kept_out for n in range(3, len(w) + 1)}
+
+    def near(word: str) -> bool:
+        begun = any(word[:n] in kept_out for n in range(3, len(word) + 1))
+        return word in kept_out or word in stems or begun
+
+    return tuple(w for w in festival.english_words() if not near(w))
+
+
+def vocabulary_utterance(rng: np.random.Generator) -> tuple[str, str, str]:
+    """(four to ten words of `vocabulary` in a row, punctuated as `babble_utterance`; "en";
+    an espeak-ng English voice with variant): a phonetic encoder hears thousands of real
+    words, each said as espeak-ng's English rules and dictionary say it."""
+    words = vocabulary()
+    chosen = [str(words[i]) for i in rng.integers(0, len(words), int(rng.integers(4, 11)))]
+    voice = str(rng.choice(VOICES["en"])) + str(rng.choice(VARIANTS))
+    return _said(chosen, rng), "en", voice
+
+
 def espeak_utterance(rng: np.random.Generator, sentences: str = "corpus") -> tuple[str, str, str]:
     """(text, language, espeak-ng voice with variant) of `sentences`: the corpus's
-    (`utterance`), "babble" (`babble_utterance`) or a part of NEW_WORDS."""
+    (`utterance`), "babble" (`babble_utterance`), "vocabulary" (`vocabulary_utterance`)
+    or a part of NEW_WORDS."""
     if sentences == "corpus":
         return utterance(rng)
     if sentences == "babble":
         return babble_utterance(rng)
+    if sentences == "vocabulary":
+        return vocabulary_utterance(rng)
     return new_words_utterance(rng, sentences)

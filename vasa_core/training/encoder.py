@@ -58,6 +58,7 @@ from vasa_core.training.encoder_data import (
     SUNG_FROM,
     VALIDATION_VOICES,
     VARIANTS_FROM,
+    VOCABULARY_FROM,
     Example,
     Windows,
     augmentation_name,
@@ -432,13 +433,22 @@ def babble_examples_for(args: argparse.Namespace, fps: float) -> list:
     return _espeak_on_top(args, args.babble_minutes, fps, "babble", BABBLE_FROM, sentences="babble")
 
 
+def vocabulary_examples_for(args: argparse.Namespace, fps: float) -> list:
+    """`--vocabulary-minutes` of real English words in a row said by espeak-ng."""
+    return _espeak_on_top(
+        args, args.vocabulary_minutes, fps, "vocabulary", VOCABULARY_FROM, sentences="vocabulary"
+    )
+
+
 def all_examples(args: argparse.Namespace, engines: tuple[str, ...], fps: float) -> list:
-    """The speech, then the song, the variants' speech and the babble on top."""
+    """The speech, then the song, the variants' speech, the babble and the vocabulary on
+    top."""
     return (
         examples_for(args, engines, fps)
         + sung_examples_for(args, engines, fps)
         + variant_examples_for(args, fps)
         + babble_examples_for(args, fps)
+        + vocabulary_examples_for(args, fps)
     )
 
 
@@ -491,6 +501,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         ),
         ("--tilt", "an amount", "random EQ of each window, in standard deviations"),
         ("--babble-minutes", "a number of minutes", "of made-up words said by espeak-ng besides"),
+        (
+            "--vocabulary-minutes",
+            "a number of minutes",
+            "of real English words in a row said by espeak-ng besides",
+        ),
     ):
         parser.add_argument(flag, type=_non_negative(what), default=0.0, help=explained)
     parser.add_argument(
@@ -650,6 +665,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "--sung-minutes": args.sung_minutes != 0.0,
         "--variant-minutes": args.variant_minutes != 0.0,
         "--babble-minutes": args.babble_minutes != 0.0,
+        "--vocabulary-minutes": args.vocabulary_minutes != 0.0,
         "--warp": args.warp != 0.0,
         "--formant-warp": args.formant_warp != 0.0,
         "--tilt": args.tilt != 0.0,
@@ -672,6 +688,7 @@ def describe(args, examples: list[Example], encoder: PhoneticEncoder, losses, cl
         "sung_minutes": args.sung_minutes,
         "variant_minutes": args.variant_minutes,
         "babble_minutes": args.babble_minutes,
+        "vocabulary_minutes": args.vocabulary_minutes,
         "engine_clips": ", ".join(f"{e} {engines.count(e)}" for e in sorted(set(engines))),
         "class_frames": np.bincount(labels, minlength=len(CLASSES)).tolist(),
         "labels": args.labels,

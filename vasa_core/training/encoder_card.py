@@ -120,8 +120,8 @@ def write_card(
             f"{WINDOW} frames{', each member' if c.get('members', 1) > 1 else ''}),",
             f"evaluation {took['evaluation']:.0f} s. Final training loss",
             f"{run['final_loss']:.3f}. The tests: `python -m pytest tests/test_encoder.py`.",
-            "`--cache` keeps the speech it makes, and the song, the variants' speech and",
-            "the babble beside it, for later runs to read"
+            "`--cache` keeps the speech it makes, and the song, the variants' speech, the",
+            "babble and the vocabulary beside it, for later runs to read"
             + (f"; `{before['path']}`: the encoder this one replaced." if before else "."),
         ),
         *kept.get(HAND_WRITTEN[0], []),
@@ -163,6 +163,12 @@ ON_TOP = (
         "babble_minutes",
         "more of made-up words said by espeak-ng (`--babble-minutes`,"
         " `text.babble_utterance`), every consonant beside every vowel",
+    ),
+    (
+        "vocabulary_minutes",
+        "more of real English words in a row said by espeak-ng (`--vocabulary-minutes`,"
+        " `text.vocabulary_utterance`: festival's English lexicons less the new-word"
+        " evaluation's words)",
     ),
 )
 

@@ -140,7 +140,8 @@ def training_example(
     """Utterance `index` for training (None where its voice is held out); `voices`: the
     festival voices to speak with (none: espeak-ng only); `singing`: the share sung;
     `respoken`: an espeak-ng utterance always re-spoken by a speaker variant; `sentences`:
-    the corpus's, or "babble", made-up words (`text.babble_utterance`) said by espeak-ng."""
+    the corpus's, or "babble", made-up words (`text.babble_utterance`), or "vocabulary",
+    real English words in a row (`text.vocabulary_utterance`), said by espeak-ng."""
     # Streams of their own (the 7), apart from those of the corpus's clips of this seed;
     # the fifth, for singing, leaves the first four (and a corpus without song) as before.
     streams = np.random.SeedSequence([seed, index, 7]).spawn(5)
@@ -294,6 +295,7 @@ def validation_set(
 SUNG_FROM = 1_000_000
 VARIANTS_FROM = 2_000_000  # the first utterance of `--variant-minutes`, after the song's
 BABBLE_FROM = 3_000_000  # the first of `--babble-minutes`
+VOCABULARY_FROM = 4_000_000  # the first of `--vocabulary-minutes`
 
 
 def build_examples(
