@@ -27,6 +27,7 @@ from vasa_core import schema
 from vasa_core.audio import compute_features
 from vasa_core.cli.common import add_lip_options, lip_sampling
 from vasa_core.data import corpus, visemes
+from vasa_core.errors import VasaError
 from vasa_core.eval import metrics
 from vasa_core.eval.articulation import articulation, held_notes, pooled_closure, pooled_strays
 from vasa_core.motion.baseline import baseline_motion
@@ -274,18 +275,21 @@ def main() -> None:
         smooth_frames=args.smooth_frames,
     )
     engines = tuple(args.engines.split(","))
-    report = evaluate(
-        args.checkpoint,
-        args.clips,
-        sampling,
-        args.voices,
-        args.plot,
-        args.device,
-        engines,
-        args.singing,
-        args.encoder,
-        args.words,
-    )
+    try:
+        report = evaluate(
+            args.checkpoint,
+            args.clips,
+            sampling,
+            args.voices,
+            args.plot,
+            args.device,
+            engines,
+            args.singing,
+            args.encoder,
+            args.words,
+        )
+    except VasaError as error:
+        raise SystemExit(f"motion_eval: error: {error}") from None
     if args.json:
         print(json.dumps(report, indent=2))
         return

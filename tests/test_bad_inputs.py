@@ -801,3 +801,23 @@ def test_a_bug_in_the_app_keeps_its_traceback():
     with pytest.raises(KeyError):  # not turned into a message: Gradio prints its traceback
         with shared.shown_errors():
             {}["bug"]
+
+
+def test_motion_eval_refuses_new_words_in_festival_with_one_line(tmp_path):
+    # The benchmark is a front end too: a wrong pair of options is the user's mistake.
+    script = Path(__file__).parents[1] / "benchmarks" / "motion_eval.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--words", "new", "--engines", "festival", "--clips", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(script.parents[1])},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "motion_eval: error: new words are spoken by espeak-ng's English voices: --engines espeak"
+    ]
+    assert not any(tmp_path.iterdir())
