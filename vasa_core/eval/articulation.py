@@ -98,16 +98,30 @@ def articulation(
     return out | _rule_agreement(opening, rule_opening(phonemes, fps, frames), phonemes, fps, face)
 
 
-def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=None) -> dict:
-    """Runs of frames with the lips shut farther than STRAY_REACH frames from every p/b/m
-    and pause, over the seconds of speech (frames with a face): `stray_closures` (how
-    many), `speech_seconds`, and `stray_closures_per_minute` (NaN without speech)."""
+def stray_frames(opening: np.ndarray, phonemes: Phonemes, fps: float, face=None) -> np.ndarray:
+    """[frames] bool: the lips shut farther than STRAY_REACH frames from every p/b/m and
+    pause, on frames with a face."""
     frames = len(opening)
     face = np.ones(frames, bool) if face is None else np.asarray(face, bool)[:frames]
     theirs = _frames_in(phonemes, fps, frames, lambda k: k in ("bilabial", "silence"), STRAY_REACH)
+    return (opening < CLOSED_GAP) & ~theirs & face
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, past-the-last) frame of each run of True in `mask`."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask, np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+    return list(zip(starts, ends, strict=True))
+
+
+def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=None) -> dict:
+    """Runs of `stray_frames` over the seconds of speech (frames with a face):
+    `stray_closures` (how many), `speech_seconds`, and `stray_closures_per_minute` (NaN
+    without speech)."""
+    frames = len(opening)
+    face = np.ones(frames, bool) if face is None else np.asarray(face, bool)[:frames]
     speech = _frames_in(phonemes, fps, frames, _spoken)
-    stray = (opening < CLOSED_GAP) & ~theirs & face
-    runs = int(np.count_nonzero(stray[1:] & ~stray[:-1]) + (frames > 0 and stray[0]))
+    runs = len(runs_of(stray_frames(opening, phonemes, fps, face)))
     seconds = float(np.count_nonzero(speech & face) / fps)
     return {
         "stray_closures": runs,
