@@ -1,7 +1,7 @@
 """Where the generated lips fail to close: what the phonetic encoder said at those p/b/m.
 
     PYTHONPATH=. .venv/bin/python benchmarks/closure_misses.py [--voices training]
-        [--clips 30] [--checkpoint CKPT] [--singing SHARE]
+        [--clips 30] [--checkpoint CKPT] [--singing SHARE] [--closure-guidance 0]
 
 For every p/b/m centre of the clips (`articulation.centre_frames`), the generated mouth is
 closed or not (`articulation.CLOSED_GAP`), and the encoder's bilabial posterior there is
@@ -24,6 +24,7 @@ import numpy as np
 
 from vasa_core.audio import compute_features
 from vasa_core.audio.encoder import CLASSES
+from vasa_core.cli.common import add_lip_options, lip_sampling
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
 from vasa_core.eval.articulation import CLOSED_GAP, centre_frames, runs_of, stray_frames
@@ -44,18 +45,24 @@ def said_at(phonemes, time: float) -> str:
 
 
 def collect(
-    generator: MotionGenerator, clips: int, voices: str, singing: float = 0.0
+    generator: MotionGenerator,
+    clips: int,
+    voices: str,
+    singing: float = 0.0,
+    sampling: Sampling | None = None,
 ) -> tuple[dict[str, np.ndarray], Counter]:
     """Per p/b/m centre, closed or missed: (posterior, opening); per open vowel the same;
     per stray closure ("stray"): (posterior, lowest opening); and a count of what is said
-    at the strays. `singing`: the share of the clips sung."""
+    at the strays. `singing`: the share of the clips sung; `sampling`: the defaults where
+    None."""
+    sampling = sampling or Sampling()
     found: dict[str, list] = {"closed": [], "missed": [], "open vowel": [], "stray": []}
     stray_at: Counter = Counter()
     engines = ("espeak", "festival")
     for clip in corpus.evaluation_clips(clips, voices, engines=engines, singing=singing):
         features = compute_features(clip.samples)
         heard = generator.listen(features)[:, BILABIAL]
-        opening = metrics.mouth_opening(generator.generate(features, clip.controls, 0, Sampling()))
+        opening = metrics.mouth_opening(generator.generate(features, clip.controls, 0, sampling))
         phonemes, frames = clip.info["phonemes"], features.frames
         for near in centre_frames(phonemes, features.fps, frames, "bilabial"):
             kind = "closed" if opening[near].min() < CLOSED_GAP else "missed"
@@ -74,11 +81,16 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=30)
     parser.add_argument("--checkpoint")
     parser.add_argument("--singing", type=float, default=0.0, help="share of clips sung")
+    add_lip_options(parser)
     args = parser.parse_args()
+    sampling = lip_sampling(parser, args)
     generator = MotionGenerator(args.checkpoint, "cpu")
-    found, stray_at = collect(generator, args.clips, args.voices, args.singing)
+    found, stray_at = collect(generator, args.clips, args.voices, args.singing, sampling)
     closed, missed = len(found["closed"]), len(found["missed"])
-    print(f"{args.voices} voices: p/b/m closed {closed} of {closed + missed}")
+    print(
+        f"{args.voices} voices, closure guidance {sampling.closure_guidance}: "
+        f"p/b/m closed {closed} of {closed + missed}"
+    )
     print(f"bilabial posterior at quantiles {QUANTILES}, and the median mouth opening:")
     for kind, rows in found.items():
         if len(rows):
