@@ -27,7 +27,7 @@ from vasa_core.audio.encoder import CLASSES
 from vasa_core.cli.common import add_lip_options, lip_sampling
 from vasa_core.data import corpus, visemes
 from vasa_core.eval import metrics
-from vasa_core.eval.articulation import CLOSED_GAP, centre_frames, runs_of, stray_frames
+from vasa_core.eval.articulation import CLOSED_GAP, centre_frames, stray_frames
 from vasa_core.motion.generator import MotionGenerator
 from vasa_core.settings import Sampling
 
@@ -69,7 +69,7 @@ def collect(
             found[kind].append((heard[near].max(), opening[near].min()))
         for near in centre_frames(phonemes, features.fps, frames, "open"):
             found["open vowel"].append((heard[near].max(), opening[near].max()))
-        for a, b in runs_of(stray_frames(opening, phonemes, features.fps)):
+        for a, b in metrics.runs_of(stray_frames(opening, phonemes, features.fps)):
             found["stray"].append((heard[a:b].max(), opening[a:b].min()))
             stray_at[said_at(phonemes, (a + 0.5) / features.fps)] += 1
     return {kind: np.array(rows).reshape(-1, 2) for kind, rows in found.items()}, stray_at

@@ -93,14 +93,15 @@ def test_a_closure_away_from_every_bilabial_and_pause_counts_as_stray():
     faceless = articulation(chattering, phonemes, FPS, valid=times < 1.3)
     assert faceless["stray_closures"] == 1  # the frames without a face are not read
     # The stray frames themselves: the t's two frames and the vowel's one, nothing else.
-    from vasa_core.eval.articulation import runs_of, stray_frames
+    from vasa_core.eval.articulation import stray_frames
+    from vasa_core.eval.metrics import runs_of
 
     vowel, t = int(1.1 * FPS), int(1.4 * FPS)
     assert runs_of(stray_frames(chattering, phonemes, FPS)) == [(vowel, vowel + 1), (t, t + 2)]
 
 
 def test_runs_of_finds_every_run_with_its_ends():
-    from vasa_core.eval.articulation import runs_of
+    from vasa_core.eval.metrics import runs_of
 
     assert runs_of(np.array([1, 1, 0, 1, 0, 0, 1], bool)) == [(0, 2), (3, 4), (6, 7)]
     assert runs_of(np.zeros(4, bool)) == [] and runs_of(np.zeros(0, bool)) == []

@@ -28,7 +28,7 @@ import numpy as np
 from vasa_core import schema
 from vasa_core.data import visemes
 from vasa_core.errors import VasaError
-from vasa_core.eval.metrics import mouth_opening
+from vasa_core.eval.metrics import face_frames, mouth_opening, runs_of
 from vasa_core.face.basis import CLOSED_GAP as CLOSED_GAP  # re-exported for eval
 
 Phonemes = list[tuple[str, float, float]]
@@ -71,7 +71,7 @@ def articulation(
     the counts behind them for pooling over clips (`vowels_shut` of `vowels`: vowel
     centres of every openness with the lips shut, the counterpart of a p/b/m left open)."""
     frames = len(opening)
-    face = np.ones(frames, bool) if valid is None else np.asarray(valid, bool)[:frames]
+    face = face_frames(valid, frames)
     bilabials = [f for f in centre_frames(phonemes, fps, frames, "bilabial") if face[f].all()]
     vowels = [f for f in centre_frames(phonemes, fps, frames, "open") if face[f].all()]
     at_bilabials = np.array([opening[f].min() for f in bilabials])
@@ -102,16 +102,9 @@ def stray_frames(opening: np.ndarray, phonemes: Phonemes, fps: float, face=None)
     """[frames] bool: the lips shut farther than STRAY_REACH frames from every p/b/m and
     pause, on frames with a face."""
     frames = len(opening)
-    face = np.ones(frames, bool) if face is None else np.asarray(face, bool)[:frames]
+    face = face_frames(face, frames)
     theirs = _frames_in(phonemes, fps, frames, lambda k: k in ("bilabial", "silence"), STRAY_REACH)
     return (opening < CLOSED_GAP) & ~theirs & face
-
-
-def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(first, past-the-last) frame of each run of True in `mask`."""
-    edges = np.diff(np.concatenate([[0], np.asarray(mask, np.int8), [0]]))
-    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
-    return list(zip(starts, ends, strict=True))
 
 
 def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=None) -> dict:
@@ -119,7 +112,7 @@ def stray_closures(opening: np.ndarray, phonemes: Phonemes, fps: float, face=Non
     `stray_closures` (how many), `speech_seconds`, and `stray_closures_per_minute` (NaN
     without speech)."""
     frames = len(opening)
-    face = np.ones(frames, bool) if face is None else np.asarray(face, bool)[:frames]
+    face = face_frames(face, frames)
     speech = _frames_in(phonemes, fps, frames, _spoken)
     runs = len(runs_of(stray_frames(opening, phonemes, fps, face)))
     seconds = float(np.count_nonzero(speech & face) / fps)

@@ -19,10 +19,18 @@ from vasa_core.face.basis import mouth_opening as mouth_opening  # re-exported f
 MIN_SPEECH_FRAMES = 10  # fewer speech frames with a face: no lip-sync figures
 
 
-def _valid(valid: np.ndarray | None, frames: int) -> np.ndarray:
+def face_frames(valid: np.ndarray | None, frames: int) -> np.ndarray:
+    """[frames] bool: the frames with a face, every one where `valid` is None."""
     if valid is None:
         return np.ones(frames, bool)
     return np.asarray(valid, bool)[:frames]
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(first, past-the-last) frame of each run of True in `mask`."""
+    edges = np.diff(np.concatenate([[0], np.asarray(mask, np.int8), [0]]))
+    starts, ends = np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()
+    return list(zip(starts, ends, strict=True))
 
 
 def _lagged(a: np.ndarray, b: np.ndarray, ok_a: np.ndarray, ok_b: np.ndarray, lag: int) -> float:
@@ -47,7 +55,7 @@ def lip_sync(
     opening = mouth_opening(motion[:frames])
     loud = features.loudness[:frames]
     speech = features.speech[:frames]
-    face = _valid(valid, frames)
+    face = face_frames(valid, frames)
     used = speech & face
     lags = list(range(-max_lag, max_lag + 1))
     if used.sum() < MIN_SPEECH_FRAMES:
@@ -72,7 +80,7 @@ def silent_lip_stability(
     """Mean standard deviation of mouth opening in pauses of 300 ms or more (face widths)."""
     frames = min(len(motion), len(speech))
     opening = mouth_opening(motion[:frames])
-    quiet = ~np.asarray(speech[:frames], bool) & _valid(valid, frames)
+    quiet = ~np.asarray(speech[:frames], bool) & face_frames(valid, frames)
     spreads, run = [], []
     for i, still in enumerate(list(quiet) + [False]):
         if still:
@@ -87,7 +95,7 @@ def silent_lip_stability(
 def head_motion(motion: np.ndarray, valid: np.ndarray | None = None) -> dict:
     """ΔP: mean absolute frame-to-frame change of yaw/pitch/roll (degrees); pose std."""
     pose = motion[:, :3]
-    face = _valid(valid, len(pose))
+    face = face_frames(valid, len(pose))
     steps = np.abs(np.diff(pose, axis=0))[face[1:] & face[:-1]]
     return {
         "delta_p": float(steps.mean()) if len(steps) else 0.0,
@@ -100,7 +108,7 @@ HALF_SHUT = 0.5  # a blink is where the lid passes half closed, and lasts while 
 
 def blink_rate(motion: np.ndarray, fps: float, valid: np.ndarray | None = None) -> float:
     """Blinks per minute (eyes passing half closed)."""
-    face = _valid(valid, len(motion))
+    face = face_frames(valid, len(motion))
     shut = motion[:, schema.index("blink_left")] > HALF_SHUT
     onsets = shut[1:] & ~shut[:-1] & face[1:] & face[:-1]
     minutes = face.sum() / fps / 60
@@ -112,15 +120,13 @@ def blink_shapes(motion: np.ndarray, fps: float) -> np.ndarray:
     seconds, it stays past half closed (the full width at half maximum). A blink already
     shut at the first frame or still shut at the last is cut by the clip and left out."""
     lids = motion[:, [schema.index("blink_left"), schema.index("blink_right")]].mean(axis=1)
-    edges = np.diff(np.concatenate([[0], (lids > HALF_SHUT).astype(np.int8), [0]]))
-    runs = zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True)
-    whole = [(a, b) for a, b in runs if a > 0 and b < len(lids)]
+    whole = [(a, b) for a, b in runs_of(lids > HALF_SHUT) if a > 0 and b < len(lids)]
     return np.array([(lids[a:b].max(), (b - a) / fps) for a, b in whole]).reshape(-1, 2)
 
 
 def gaze(motion: np.ndarray, valid: np.ndarray | None = None) -> dict:
     """Mean gaze direction (degrees, relative to the head) and its spread (degrees)."""
-    face = _valid(valid, len(motion))
+    face = face_frames(valid, len(motion))
     angles = motion[face][:, [schema.index("gaze_yaw"), schema.index("gaze_pitch")]]
     if not len(angles):
         return {"gaze_yaw": 0.0, "gaze_pitch": 0.0, "gaze_std": 0.0}

@@ -48,8 +48,7 @@ def _channel(evaluation, name: str) -> np.ndarray:
 
 def _shade(axis, flags: np.ndarray, fps: float, colour, alpha: float, label=None) -> None:
     """Shade the runs of frames where `flags` is set."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
-    for k, (start, end) in enumerate(zip(edges[::2], edges[1::2], strict=True)):
+    for k, (start, end) in enumerate(metrics.runs_of(flags)):
         axis.axvspan(
             start / fps, end / fps, color=colour, alpha=alpha, lw=0, label=label if k == 0 else None
         )
