@@ -122,10 +122,21 @@ def test_live_tab_talks_along_with_a_microphone_in_chromium(app, tmp_path):
     for a, b in pauses:
         inner = jaw[(seconds > a + 0.2) & (seconds < b - 0.2)]
         assert inner.max(initial=0) <= REST, f"the jaw moved in the pause: up to {inner.max()}"
-    for start, end in ((first, pauses[0][0]), (pauses[-1][1], last)):  # each sentence
-        sentence = jaw[(seconds >= start) & (seconds <= end)]
-        assert sentence.max() >= 3 * OPEN, f"the jaw opened at most {sentence.max():.2f}"
-        assert sentence.std() >= 0.05, f"the jaw barely moved while speaking ({sentence.std():.3f})"
+    # While speaking: each sentence opens the jaw, and over both it opens wide and moves. Wide
+    # and moving are judged on the two together: a server that falls behind renders only the
+    # newest BACKLOG frames of each batch, and a busy one loses the recording's first second,
+    # so one sentence may be seen in a run or two of 8 frames (one full CI run saw "...is
+    # Grace" in 16 frames, peaking at 0.29; every frame of the same speech, made offline,
+    # peaks at 0.55 and 0.58).
+    spans = ((first, pauses[0][0]), (pauses[-1][1], last))
+    speaking = np.zeros(len(jaw), bool)
+    for start, end in spans:  # each sentence
+        sentence = (seconds >= start) & (seconds <= end)
+        assert (jaw[sentence] > OPEN).sum() >= 2, f"the jaw hardly opened in {start}-{end} s"
+        speaking |= sentence
+    spoken = jaw[speaking]
+    assert spoken.max() >= 3 * OPEN, f"the jaw opened at most {spoken.max():.2f}"
+    assert spoken.std() >= 0.05, f"the jaw barely moved while speaking ({spoken.std():.3f})"
     tail = jaw[seconds > last + 0.5]
     assert len(tail) > 10 and tail.max() <= REST, "the jaw did not rest after the speech"
 
